@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * darkscope-gen: shared declarations of the synthetic darknet traffic generator.
+ *
+ * The generator is four files around this header:
+ *
+ *   gen.c        command line, the packet loop, the clock and the pcap stream
+ *   gen_model.c  the traffic model: a table of kinds ("actors"), their source
+ *                pools and one builder per kind that writes an IP datagram
+ *   gen_wire.c   header writers and Internet checksums, shared by all builders
+ *   gen_truth.c  counts of what was written, and the --truth JSON file
+ *
+ * The packet loop is deliberately dumb. For every packet it draws a kind
+ * (weighted by the kind's share), a source from that kind's pool, a
+ * timestamp and whether the destination lies outside the darknet; the kind's
+ * builder writes the datagram straight into the output buffer; the loop puts
+ * the Ethernet header (with or without VLAN tags) in front, pads to 60 bytes
+ * and then reads its own packet back to count it for the truth file. Counting
+ * what was written, rather than what a builder meant to write, keeps the
+ * truth file right however the model changes.
+ *
+ * To add a traffic kind: write a builder and a source initialiser in
+ * gen_model.c and add a row to ds_gen_kinds[]; nothing else changes.
+ *
+ * Everything random comes from xoshiro256** streams seeded by splitmix64
+ * from --seed, one stream per purpose (timestamps, source pools, packets), so
+ * that the same arguments always produce the same bytes and a change to one
+ * purpose does not shift the others.
+ */
+
+#ifndef DS_GEN_H
+#define DS_GEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Limits of the command line. */
+#define DS_GEN_MAX_PREFIXES 64
+#define DS_GEN_MAX_KINDS 16
+#define DS_GEN_MAX_PACKETS (UINT64_C(1) << 40)
+
+/* Largest IP datagram a builder may write; the output buffer reserves it. */
+#define DS_GEN_L3_MAX 1400
+/* Ethernet header plus two VLAN tags. */
+#define DS_GEN_L2_MAX 22
+/* A NIC pads shorter frames to this before the FCS (which is not captured). */
+#define DS_GEN_FRAME_MIN 60
+
+#define DS_GEN_IPPROTO_ICMP 1
+#define DS_GEN_IPPROTO_TCP 6
+#define DS_GEN_IPPROTO_UDP 17
+#define DS_GEN_IPPROTO_ICMPV6 58
+
+#define DS_GEN_TCP_FIN 0x01
+#define DS_GEN_TCP_SYN 0x02
+#define DS_GEN_TCP_RST 0x04
+#define DS_GEN_TCP_ACK 0x10
+
+/*
+ * Random numbers: xoshiro256** (Blackman and Vigna), seeded through
+ * splitmix64 so that any 64-bit seed, 0 included, gives a good state.
+ */
+struct ds_gen_rng {
+	uint64_t s[4];
+};
+
+void ds_gen_rng_seed(struct ds_gen_rng *r, uint64_t seed, uint64_t stream);
+
+static inline uint64_t
+ds_gen_rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static inline uint64_t
+ds_gen_rng_next(struct ds_gen_rng *r)
+{
+	uint64_t *s = r->s;
+	uint64_t out = ds_gen_rotl(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = ds_gen_rotl(s[3], 45);
+	return out;
+}
+
+static inline uint32_t
+ds_gen_rng_u32(struct ds_gen_rng *r)
+{
+	return (uint32_t)(ds_gen_rng_next(r) >> 32);
+}
+
+/* Uniform in [0, n) by Lemire's multiply-shift; the bias is below 2^-32 * n. */
+static inline uint32_t
+ds_gen_rng_below(struct ds_gen_rng *r, uint32_t n)
+{
+	return (uint32_t)(((uint64_t)ds_gen_rng_u32(r) * n) >> 32);
+}
+
+/* Uniform in [0, n) for 64-bit ranges (address spaces of many prefixes). */
+static inline uint64_t
+ds_gen_rng_below64(struct ds_gen_rng *r, uint64_t n)
+{
+	return (uint64_t)(((unsigned __int128)ds_gen_rng_next(r) * n) >> 64);
+}
+
+/* Uniform in [lo, hi]. */
+static inline uint32_t
+ds_gen_rng_range(struct ds_gen_rng *r, uint32_t lo, uint32_t hi)
+{
+	return lo + ds_gen_rng_below(r, hi - lo + 1);
+}
+
+/* True with probability p32 / 2^32 (see ds_gen_p32()). */
+static inline bool
+ds_gen_rng_chance(struct ds_gen_rng *r, uint32_t p32)
+{
+	return ds_gen_rng_u32(r) < p32;
+}
+
+/* Uniform in (0, 1]: never 0, so that log() of it is finite. */
+static inline double
+ds_gen_rng_open01(struct ds_gen_rng *r)
+{
+	return (double)((ds_gen_rng_next(r) >> 11) + 1) * 0x1.0p-53;
+}
+
+/* A probability in [0, 1] as a threshold for ds_gen_rng_chance(). */
+uint32_t ds_gen_p32(double p);
+
+/*
+ * A weighted choice among up to DS_GEN_TABLE_MAX values (ports, option
+ * layouts, ...): weights are small integers written next to the values in
+ * static tables, compiled once into cumulative sums for a binary search.
+ */
+#define DS_GEN_TABLE_MAX 64
+
+struct ds_gen_weight {
+	uint32_t value;
+	uint32_t weight;
+};
+
+struct ds_gen_table {
+	uint32_t n;
+	uint32_t total;
+	uint32_t cum[DS_GEN_TABLE_MAX];
+	uint32_t val[DS_GEN_TABLE_MAX];
+};
+
+int ds_gen_table_init(struct ds_gen_table *t, const struct ds_gen_weight *w, size_t n);
+
+static inline uint32_t
+ds_gen_table_pick(const struct ds_gen_table *t, struct ds_gen_rng *r)
+{
+	uint32_t x = ds_gen_rng_below(r, t->total);
+	uint32_t lo = 0, hi = t->n - 1;
+
+	/* First entry whose cumulative weight exceeds x. */
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+
+		if (t->cum[mid] > x)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return t->val[lo];
+}
+
+/* Big-endian stores: every header field goes through these. */
+static inline void
+ds_gen_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void
+ds_gen_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline uint16_t
+ds_gen_get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+ds_gen_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* An IPv4 darknet prefix; host order, host bits zero. */
+struct ds_gen_prefix4 {
+	uint32_t addr;
+	uint8_t len;
+};
+
+struct ds_gen_prefix6 {
+	uint8_t addr[16];
+	uint8_t len;
+};
+
+/* The command line, validated. */
+struct ds_gen_opts {
+	const char *out_path;           /* "-" for stdout */
+	const char *truth_path;         /* NULL: no truth file */
+	struct ds_gen_prefix4 prefix[DS_GEN_MAX_PREFIXES];
+	unsigned int n_prefix;
+	bool prefix_given;              /* the first --prefix replaces the defaults */
+	struct ds_gen_prefix6 prefix6;
+	uint64_t start_s;               /* Unix seconds, UTC */
+	uint64_t duration_s;
+	uint64_t packets;
+	uint64_t seed;
+	bool nanosecond;
+	double outside_share;
+};
+
+/*
+ * One sender. A single struct serves every kind; each kind's initialiser
+ * fills the fields it uses, and the fields stay fixed for the whole run, so
+ * that a source keeps its fingerprint (TTL, window, option layout) the way a
+ * real host does.
+ */
+struct ds_gen_source {
+	uint32_t addr4;                 /* IPv4 sources */
+	uint8_t addr6[16];              /* IPv6 sources */
+	uint8_t os;                     /* index into the OS profile table */
+	uint8_t ttl;                    /* as received: initial TTL minus hops */
+	uint8_t wscale;
+	uint8_t flavour;                /* kind-specific variant (payload, reply mix) */
+	uint16_t window;
+	uint16_t mss;
+	uint16_t sport;                 /* fixed source port, when the kind has one */
+	uint16_t icmp_id;
+	uint16_t icmp_seq;              /* advances with every echo request */
+	uint32_t ts_base;               /* TCP timestamp clock at the start of the run */
+	uint64_t sweep_pos;             /* sweepers: position in their address permutation */
+};
+
+struct ds_gen;
+
+/* What the packet loop decided before calling the kind's builder. */
+struct ds_gen_pkt {
+	uint64_t ts_ns;                 /* packet time, ns since the Unix epoch */
+	bool outside;                   /* destination must lie outside every prefix */
+	uint8_t *l3;                    /* the builder writes the IP datagram here */
+};
+
+/*
+ * A traffic kind. The pool has max(pool_min, packets / pool_div) sources
+ * (pool_div 0: exactly pool_min), at most pool_max.
+ */
+struct ds_gen_kind {
+	const char *name;               /* key in the truth file */
+	double share;                   /* fraction of all packets */
+	bool ipv6;                      /* sources are IPv6 */
+	uint32_t pool_min;
+	uint32_t pool_div;
+	uint32_t pool_max;
+	void (*init)(struct ds_gen *g, const struct ds_gen_kind *k, struct ds_gen_source *s);
+	/* Writes one datagram at p->l3 and returns its length (<= DS_GEN_L3_MAX). */
+	size_t (*build)(struct ds_gen *g, const struct ds_gen_kind *k, struct ds_gen_source *s,
+			const struct ds_gen_pkt *p);
+	const void *arg;                /* kind-specific constants */
+};
+
+extern const struct ds_gen_kind ds_gen_kinds[];
+extern const unsigned int ds_gen_n_kinds;
+
+/* A kind's sources and which of them have sent (for the distinct count). */
+struct ds_gen_pool {
+	struct ds_gen_source *src;
+	uint32_t n;
+	uint64_t *used;                 /* bitmap, one bit per source */
+};
+
+/* The whole run. */
+struct ds_gen {
+	struct ds_gen_opts opt;
+	struct ds_gen_rng rng;          /* per-packet draws */
+	struct ds_gen_rng pool_rng;     /* source pools, drawn before the first packet */
+	uint64_t space4;                /* addresses in all IPv4 prefixes together */
+	uint64_t prefix_end[DS_GEN_MAX_PREFIXES]; /* cumulative sizes, for ds_gen_dst4() */
+	struct ds_gen_pool pool[DS_GEN_MAX_KINDS];
+	struct ds_gen_table scan_ports; /* scanner destination ports, built by the model */
+	struct ds_gen_table os_table;
+	struct ds_gen_table udp_table;
+	struct ds_gen_table ipv6_ports;
+	uint64_t sweep_mask;            /* sweepers permute k-bit numbers: 2^k >= space4 */
+	unsigned int sweep_shift;
+	/* Every source address handed out so far: sources are unique across kinds. */
+	uint64_t *seen;
+	uint64_t seen_mask;
+};
+
+/*
+ * What was written, counted by reading every packet back (gen_truth.c).
+ * Port and ICMP type/code arrays are indexed by the 16-bit value.
+ */
+enum ds_gen_tags {
+	DS_GEN_UNTAGGED,
+	DS_GEN_VLAN,                    /* one 802.1Q tag, VID 100 */
+	DS_GEN_QINQ,                    /* 802.1ad VID 200 outside 802.1Q VID 100 */
+	DS_GEN_N_TAGS,
+};
+
+struct ds_gen_truth {
+	uint64_t packets;
+	uint64_t bytes;                 /* frame bytes as captured */
+	uint64_t kind_packets[DS_GEN_MAX_KINDS];
+	uint64_t tags[DS_GEN_N_TAGS];
+	uint64_t ipv4, ipv6;
+	uint64_t tcp, udp, icmp, icmp6;
+	uint64_t syn, synack, rst, rstack;
+	uint64_t outside;
+	uint64_t mirai_syn, zmap_id_syn, masscan_id_syn;
+	uint64_t first_ns, last_ns;     /* as written: microseconds files lose the ns */
+	uint64_t syn_port[65536];
+	uint64_t udp_port[65536];
+	uint64_t icmp_type_code[65536];
+	uint64_t icmp6_type_code[65536];
+};
+
+void ds_gen_truth_count(struct ds_gen_truth *t, const struct ds_gen *g, unsigned int kind,
+			enum ds_gen_tags tags, const uint8_t *l3, size_t frame_len, uint64_t ts_ns);
+int ds_gen_truth_write(const struct ds_gen_truth *t, const struct ds_gen *g, const char *path);
+
+/* gen_model.c */
+int ds_gen_model_init(struct ds_gen *g);
+void ds_gen_model_free(struct ds_gen *g);
+uint32_t ds_gen_dst4(struct ds_gen *g, bool outside);
+void ds_gen_dst6(struct ds_gen *g, bool outside, uint8_t dst[16]);
+bool ds_gen_in_prefixes4(const struct ds_gen *g, uint32_t a);
+bool ds_gen_in_prefix6(const struct ds_gen_prefix6 *p, const uint8_t a[16]);
+
+/* gen_wire.c */
+struct ds_gen_ip4 {
+	uint32_t src;
+	uint32_t dst;
+	uint16_t id;
+	uint8_t ttl;
+	uint8_t proto;
+	bool df;
+};
+
+struct ds_gen_tcp {
+	uint16_t sport;
+	uint16_t dport;
+	uint32_t seq;
+	uint32_t ack;
+	uint8_t flags;
+	uint16_t window;
+	const uint8_t *opts;            /* option bytes, a multiple of 4 */
+	uint8_t opts_len;
+};
+
+uint32_t ds_gen_csum_add(uint32_t sum, const uint8_t *p, size_t len);
+uint16_t ds_gen_csum_fold(uint32_t sum);
+size_t ds_gen_tcp_write(uint8_t *l4, const struct ds_gen_tcp *t);
+size_t ds_gen_udp_write(uint8_t *l4, uint16_t sport, uint16_t dport, const uint8_t *payload,
+			size_t len);
+size_t ds_gen_ip4_seal(uint8_t *l3, const struct ds_gen_ip4 *h, size_t l4_len);
+void ds_gen_ip4_header(uint8_t *ip, const struct ds_gen_ip4 *h, uint16_t total_len);
+size_t ds_gen_ip6_seal(uint8_t *l3, const uint8_t src[16], const uint8_t dst[16], uint8_t proto,
+		       uint8_t hlim, size_t l4_len);
+
+#endif /* DS_GEN_H */

@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * darkscope-gen: the truth file, a JSON summary of what was generated.
+ *
+ * Tests compare the sensor's counts, and tshark's, with these figures, so
+ * they must describe the bytes in the pcap and not the model's intentions.
+ * The packet loop therefore hands every finished datagram to
+ * ds_gen_truth_count(), which reads the headers back as a receiver would:
+ * a SYN counted here is a TCP header with SYN set and ACK clear, whichever
+ * kind wrote it, and "outside" is a destination address found in no prefix.
+ * Only the per-kind packet and source counts come from the loop's choices.
+ *
+ * The layout of the file is documented in docs/GENERATOR.md.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+
+#include "gen.h"
+
+void
+ds_gen_truth_count(struct ds_gen_truth *t, const struct ds_gen *g, unsigned int kind,
+		   enum ds_gen_tags tags, const uint8_t *l3, size_t frame_len, uint64_t ts_ns)
+{
+	const uint8_t *l4;
+	uint8_t proto;
+	uint32_t dst4 = 0;
+	bool v4 = (l3[0] >> 4) == 4;
+
+	if (t->packets == 0)
+		t->first_ns = ts_ns;
+	t->last_ns = ts_ns;
+	t->packets++;
+	t->bytes += frame_len;
+	t->kind_packets[kind]++;
+	t->tags[tags]++;
+
+	/* Builders write no IPv4 options and no IPv6 extension headers. */
+	if (v4) {
+		t->ipv4++;
+		proto = l3[9];
+		dst4 = ds_gen_get32(l3 + 16);
+		l4 = l3 + (l3[0] & 0x0f) * 4;
+		t->outside += !ds_gen_in_prefixes4(g, dst4);
+	} else {
+		t->ipv6++;
+		proto = l3[6];
+		l4 = l3 + 40;
+		t->outside += !ds_gen_in_prefix6(&g->opt.prefix6, l3 + 24);
+	}
+
+	/* Same classes as the sensor's histograms and the tests' tshark filters. */
+	switch (proto) {
+	case DS_GEN_IPPROTO_TCP: {
+		uint8_t flags = l4[13];
+		uint16_t dport = ds_gen_get16(l4 + 2);
+		uint32_t seq = ds_gen_get32(l4 + 4);
+
+		t->tcp++;
+		if ((flags & (DS_GEN_TCP_SYN | DS_GEN_TCP_ACK)) == DS_GEN_TCP_SYN) {
+			uint16_t id = ds_gen_get16(l3 + 4);
+
+			t->syn++;
+			t->syn_port[dport]++;
+			/* The fingerprints of the SOURCES.md statistics, IPv4 only. */
+			if (v4) {
+				t->mirai_syn += seq == dst4;
+				t->zmap_id_syn += id == 54321;
+				t->masscan_id_syn += id == ((dst4 ^ dport ^ seq) & 0xffff);
+			}
+		} else if (flags & DS_GEN_TCP_SYN) {
+			t->synack++;
+		}
+		if (flags & DS_GEN_TCP_RST) {
+			if (flags & DS_GEN_TCP_ACK)
+				t->rstack++;
+			else
+				t->rst++;
+		}
+		break;
+	}
+	case DS_GEN_IPPROTO_UDP:
+		t->udp++;
+		t->udp_port[ds_gen_get16(l4 + 2)]++;
+		break;
+	case DS_GEN_IPPROTO_ICMP:
+		t->icmp++;
+		t->icmp_type_code[ds_gen_get16(l4)]++;
+		break;
+	case DS_GEN_IPPROTO_ICMPV6:
+		t->icmp6++;
+		t->icmp6_type_code[ds_gen_get16(l4)]++;
+		break;
+	}
+}
+
+/* Days since 1970-01-01 to a civil date (H. Hinnant's algorithm). */
+static void
+civil_from_days(int64_t z, int64_t *y, unsigned int *m, unsigned int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (unsigned int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (unsigned int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/* "2024-05-20T00:00:00.123456Z": 6 or 9 fraction digits as in the file; none for 0. */
+static void
+iso_time(char *buf, size_t size, uint64_t ns, int frac_digits)
+{
+	uint64_t s = ns / 1000000000;
+	int64_t y;
+	unsigned int mo, d;
+	int n;
+
+	civil_from_days((int64_t)(s / 86400), &y, &mo, &d);
+	n = snprintf(buf, size, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u", y, mo, d,
+		     (unsigned int)(s % 86400 / 3600), (unsigned int)(s % 3600 / 60),
+		     (unsigned int)(s % 60));
+	if (frac_digits == 9)
+		n += snprintf(buf + n, size - (size_t)n, ".%09" PRIu64, ns % 1000000000);
+	else if (frac_digits == 6)
+		n += snprintf(buf + n, size - (size_t)n, ".%06" PRIu64, ns % 1000000000 / 1000);
+	snprintf(buf + n, size - (size_t)n, "Z");
+}
+
+/* One non-zero entry of a per-port or per-type/code array, for sorting. */
+struct port_count {
+	uint32_t key;
+	uint64_t count;
+};
+
+/* Most packets first, then by key, so the leaders read at the top of the file. */
+static int
+port_count_cmp(const void *a, const void *b)
+{
+	const struct port_count *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* A JSON object of the non-zero entries of a 65536-entry array. */
+static int
+write_counts(FILE *f, const char *name, const uint64_t *counts, bool type_code, bool last)
+{
+	struct port_count *v = malloc(65536 * sizeof(*v));
+	size_t n = 0, i;
+
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < 65536; i++)
+		if (counts[i])
+			v[n++] = (struct port_count){ (uint32_t)i, counts[i] };
+	qsort(v, n, sizeof(*v), port_count_cmp);
+	fprintf(f, "  \"%s\": {", name);
+	for (i = 0; i < n; i++) {
+		fprintf(f, "%s\n    ", i ? "," : "");
+		if (type_code)
+			fprintf(f, "\"%u/%u\": %" PRIu64, v[i].key >> 8, v[i].key & 0xff,
+				v[i].count);
+		else
+			fprintf(f, "\"%u\": %" PRIu64, v[i].key, v[i].count);
+	}
+	fprintf(f, "%s}%s\n", n ? "\n  " : "", last ? "" : ",");
+	free(v);
+	return 0;
+}
+
+static uint64_t
+pool_sources(const struct ds_gen_pool *p)
+{
+	uint64_t n = 0;
+	uint32_t i;
+
+	for (i = 0; i < (p->n + 63) / 64; i++)
+		n += (uint64_t)__builtin_popcountll(p->used[i]);
+	return n;
+}
+
+int
+ds_gen_truth_write(const struct ds_gen_truth *t, const struct ds_gen *g, const char *path)
+{
+	const struct ds_gen_opts *o = &g->opt;
+	int digits = o->nanosecond ? 9 : 6;
+	char ts[64], addr[INET6_ADDRSTRLEN];
+	uint64_t all_sources = 0;
+	unsigned int i;
+	FILE *f;
+	int ret;
+
+	f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+	if (!f)
+		return -errno;
+
+	/*
+	 * Written by hand with fixed keys in a fixed order, so that the file is as
+	 * reproducible as the pcap. "format" changes when a key changes meaning;
+	 * new keys may appear without it.
+	 */
+	fprintf(f, "{\n  \"generator\": \"darkscope-gen\",\n  \"format\": 1,\n");
+	fprintf(f, "  \"seed\": %" PRIu64 ",\n", o->seed);
+	iso_time(ts, sizeof(ts), o->start_s * 1000000000, 0);
+	fprintf(f, "  \"start\": \"%s\",\n  \"duration_s\": %" PRIu64 ",\n", ts, o->duration_s);
+	fprintf(f, "  \"nanosecond\": %s,\n", o->nanosecond ? "true" : "false");
+	fprintf(f, "  \"outside_share\": %.6g,\n  \"prefixes\": [", o->outside_share);
+	for (i = 0; i < o->n_prefix; i++) {
+		uint32_t a = htonl(o->prefix[i].addr);
+
+		inet_ntop(AF_INET, &a, addr, sizeof(addr));
+		fprintf(f, "%s\"%s/%u\"", i ? ", " : "", addr, o->prefix[i].len);
+	}
+	inet_ntop(AF_INET6, o->prefix6.addr, addr, sizeof(addr));
+	fprintf(f, "],\n  \"prefix6\": \"%s/%u\",\n", addr, o->prefix6.len);
+
+	fprintf(f, "  \"packets\": %" PRIu64 ",\n  \"bytes\": %" PRIu64 ",\n", t->packets,
+		t->bytes);
+	iso_time(ts, sizeof(ts), t->first_ns, digits);
+	fprintf(f, "  \"first_ts\": \"%s\",\n  \"first_ts_ns\": %" PRIu64 ",\n", ts, t->first_ns);
+	iso_time(ts, sizeof(ts), t->last_ns, digits);
+	fprintf(f, "  \"last_ts\": \"%s\",\n  \"last_ts_ns\": %" PRIu64 ",\n", ts, t->last_ns);
+
+	/* Per kind: sources that sent at least once, out of the pool drawn. */
+	fprintf(f, "  \"kinds\": {");
+	for (i = 0; i < ds_gen_n_kinds; i++) {
+		uint64_t n = pool_sources(&g->pool[i]);
+
+		all_sources += n;
+		fprintf(f, "%s\n    \"%s\": {\"share\": %.6g, \"packets\": %" PRIu64
+			", \"sources\": %" PRIu64 ", \"pool\": %" PRIu32 "}", i ? "," : "",
+			ds_gen_kinds[i].name, ds_gen_kinds[i].share, t->kind_packets[i], n,
+			g->pool[i].n);
+	}
+	fprintf(f, "\n  },\n  \"sources\": %" PRIu64 ",\n", all_sources);
+	fprintf(f, "  \"frames\": {\"untagged\": %" PRIu64 ", \"vlan\": %" PRIu64
+		", \"qinq\": %" PRIu64 "},\n", t->tags[DS_GEN_UNTAGGED], t->tags[DS_GEN_VLAN],
+		t->tags[DS_GEN_QINQ]);
+	fprintf(f, "  \"ip\": {\"ipv4\": %" PRIu64 ", \"ipv6\": %" PRIu64 "},\n", t->ipv4, t->ipv6);
+	fprintf(f, "  \"proto\": {\"tcp\": %" PRIu64 ", \"udp\": %" PRIu64 ", \"icmp\": %" PRIu64
+		", \"icmpv6\": %" PRIu64 "},\n", t->tcp, t->udp, t->icmp, t->icmp6);
+	fprintf(f, "  \"tcp\": {\"syn\": %" PRIu64 ", \"synack\": %" PRIu64 ", \"rst\": %" PRIu64
+		", \"rstack\": %" PRIu64 "},\n", t->syn, t->synack, t->rst, t->rstack);
+	fprintf(f, "  \"outside\": %" PRIu64 ",\n", t->outside);
+	fprintf(f, "  \"fingerprints\": {\"mirai_syn\": %" PRIu64 ", \"zmap_id_syn\": %" PRIu64
+		", \"masscan_id_syn\": %" PRIu64 "},\n", t->mirai_syn, t->zmap_id_syn,
+		t->masscan_id_syn);
+	ret = write_counts(f, "tcp_syn_dst_ports", t->syn_port, false, false);
+	if (ret == 0)
+		ret = write_counts(f, "udp_dst_ports", t->udp_port, false, false);
+	if (ret == 0)
+		ret = write_counts(f, "icmp", t->icmp_type_code, true, false);
+	if (ret == 0)
+		ret = write_counts(f, "icmp6", t->icmp6_type_code, true, true);
+	if (ret == 0)
+		fprintf(f, "}\n");
+
+	/* A full disk shows only here, at the flush. */
+	if (fflush(f) != 0 || ferror(f))
+		ret = ret ? ret : -EIO;
+	if (f != stdout && fclose(f) != 0)
+		ret = ret ? ret : -errno;
+	return ret;
+}

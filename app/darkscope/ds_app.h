@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * darkscope's process-wide state, the worker and the minute hand-off.
+ *
+ * Threads:
+ *  - one worker per worker lcore (worker.c): polls its (port, queue) list,
+ *    decodes, looks up feeds, counts into its open minute buffer;
+ *  - the control thread on the main lcore (control.c): publishes the clock
+ *    minute, seals minutes, merges them, writes JSON lines, submits to Redis,
+ *    logs statistics, draws the replay progress line;
+ *  - the Redis writer thread (lib/redis), which alone ever waits for Redis.
+ *
+ * The minute hand-off between a worker and the control thread
+ * ----------------------------------------------------------------------
+ * Each worker has DS_WORKER_NBUF minute buffers used in turn; `seq` numbers
+ * them (buffer seq % NBUF). Two monotonic counters carry the hand-off, each
+ * with a single writer:
+ *
+ *      worker writes `closed`:   buffers [0, closed) are sealed and handed over
+ *      control writes `released`: buffers [0, released) were merged and reset
+ *
+ * A worker may open buffer seq only when seq < released + NBUF. To change
+ * minutes it stores closed = seq + 1 (release) and then its new `minute`
+ * (release); the control thread loads `minute` (acquire) and then `closed`
+ * (acquire), so whenever it sees a worker past minute m it also sees every
+ * buffer of m. A minute m is sealed once every worker is past it (or
+ * finished): then no packet can join it any more, except as a late packet,
+ * which is counted into the worker's current minute.
+ *
+ *   worker w: | m-1 closed | m open ...          minute = m
+ *   control:  seal m-1 when every worker's minute > m-1
+ *
+ * With live ports, minutes follow the clock the control thread publishes,
+ * so every worker changes minute within one burst of the tick and a full
+ * minute passes before a buffer comes round again: workers never wait. When
+ * replaying, minutes follow packet timestamps, a worker can run ahead of the
+ * others and waits for a free buffer, which loses nothing: a capture file
+ * can wait.
+ */
+
+#ifndef DS_APP_H
+#define DS_APP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_log.h>
+
+#include "ds_config.h"
+#include "ds_feed.h"
+#include "ds_hist.h"
+#include "ds_redis.h"
+
+extern int ds_logtype;
+#define DS_LOG(level, ...) \
+	rte_log(RTE_LOG_##level, ds_logtype, "darkscope: " __VA_ARGS__)
+
+#define DS_WORKER_NBUF 2
+#define DS_MINUTE_NONE INT64_MIN        /**< worker has not seen a packet yet */
+#define DS_MINUTE_DONE INT64_MAX        /**< worker has finished */
+#define DS_MAX_BURST 512
+/* Empty polls after which a replayed capture counts as read to the end. */
+#define DS_REPLAY_EOF_POLLS 1024
+
+/** One (port, queue) a worker polls. */
+struct ds_rxq {
+	uint16_t port_id;       /**< DPDK port id */
+	uint16_t queue;
+	uint16_t port_idx;      /**< index into app->ports */
+};
+
+/** A port as the application sees it (config entry or replayed capture). */
+struct ds_port {
+	char name[DS_NAME_MAX];
+	uint16_t port_id;
+	uint16_t rx_queues;
+	char path[PATH_MAX];    /**< replayed capture, "" for live ports */
+	uint64_t file_size;     /**< bytes of the capture, for the progress line */
+};
+
+/*
+ * Per-worker state. Ownership: the worker writes everything below `hot`
+ * except `released`, which only the control thread writes; the control
+ * thread reads worker-written fields with atomic loads. The fields above are
+ * set before launch and read-only afterwards.
+ */
+struct ds_worker {
+	unsigned int lcore;
+	unsigned int idx;
+	struct ds_rxq rxq[DS_MAX_PORTS * DS_MAX_RX_QUEUES];
+	uint32_t n_rxq;
+	bool sequential;        /**< replay: read the queues one after another */
+	struct ds_minbuf *buf[DS_WORKER_NBUF];
+	struct ds_app *app;
+	struct ds_pkt pkts[DS_MAX_BURST]; /**< decoded burst (worker only) */
+
+	/* Hand-off, worker -> control. */
+	_Atomic uint64_t closed __rte_cache_aligned;
+	_Atomic int64_t minute;
+
+	/* Hand-off, control -> worker (its own cache line). */
+	_Atomic uint64_t released __rte_cache_aligned;
+
+	/* Statistics: written by the worker with relaxed stores, read relaxed. */
+	_Atomic uint64_t packets __rte_cache_aligned;
+	_Atomic uint64_t bytes;
+	_Atomic uint64_t busy_cycles;
+	_Atomic uint64_t buffer_waits;  /**< times it waited for a free buffer */
+	_Atomic uint32_t rxq_done;      /**< sequential: queues read to the end */
+};
+
+struct ds_app {
+	struct ds_config *cfg;
+	bool replay;
+	bool packet_time;               /**< minutes from packet timestamps */
+	uint16_t burst;
+
+	struct ds_port ports[DS_MAX_PORTS];
+	uint32_t n_ports;
+	const char *port_names[DS_MAX_PORTS];
+	const char *feed_names[DS_MAX_FEEDS];
+
+	struct ds_worker *workers[RTE_MAX_LCORE];
+	uint32_t n_workers;
+
+	struct ds_feed_table *feeds;
+	int ts_offset;                  /**< mbuf timestamp dynfield, -1 none */
+	uint64_t ts_flag;
+
+	/* Control -> workers. */
+	_Atomic int64_t clock_minute;
+	_Atomic bool stop;
+
+	/* Control thread. */
+	struct ds_merge *merge;
+	struct ds_redis_writer *redis;
+	bool redis_wait;                /**< queue full: wait for room (else drop oldest) */
+	FILE *jsonl;
+	bool jsonl_is_stdout;
+	int64_t start_minute;           /**< clock minute at start (partial) */
+	_Atomic uint64_t minutes_sealed;
+	struct ds_minbuf_counters totals; /**< since start (control thread only) */
+	uint64_t jsonl_errors;
+	bool progress;                  /**< draw the replay progress line */
+};
+
+/* worker.c */
+int ds_worker_main(void *arg);
+
+/* control.c */
+int ds_control_run(struct ds_app *app);
+void ds_control_log_stats(struct ds_app *app, const char *when);
+void ds_telemetry_register(struct ds_app *app);
+
+/* ports.c */
+int ds_ports_setup(struct ds_app *app);
+void ds_ports_close(struct ds_app *app);
+
+#endif /* DS_APP_H */

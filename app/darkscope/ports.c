@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Port set-up: one mbuf pool, then every port configured with its receive
+ * queues (RSS across them when asked and supported), started and put in
+ * promiscuous mode. The sensor only receives; a transmit queue is set up
+ * because some PMDs refuse to start without one, and never used.
+ *
+ * Any DPDK port works: a PCI NIC, net_af_packet or net_af_xdp on a kernel
+ * interface, net_pcap on a capture file. The PMD's own limits (queues,
+ * descriptors, RSS hash types) are read from rte_eth_dev_info_get() and
+ * respected, with a log line when the configuration asked for more.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+#include "ds_app.h"
+
+#define MBUF_CACHE 256
+
+static struct rte_mempool *pool;
+
+/* Enough mbufs to fill every descriptor, plus what lcore caches and bursts hold. */
+static uint32_t
+pool_size(const struct ds_app *app)
+{
+	uint64_t n = 2048;
+
+	if (app->cfg->capture.mbufs != 0)
+		return app->cfg->capture.mbufs;
+	for (uint32_t p = 0; p < app->n_ports; p++) {
+		uint16_t desc = app->replay ? 1024 : app->cfg->ports[p].rx_descriptors;
+
+		n += (uint64_t)app->ports[p].rx_queues * desc + 1024; /* + tx ring */
+	}
+	n += (uint64_t)rte_lcore_count() * (MBUF_CACHE + DS_MAX_BURST);
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+static int
+port_setup(struct ds_app *app, uint32_t p)
+{
+	struct ds_port *port = &app->ports[p];
+	const struct ds_config_port *cp = app->replay ? NULL : &app->cfg->ports[p];
+	struct rte_eth_conf conf;
+	struct rte_eth_dev_info info;
+	uint16_t nrxd = cp != NULL ? cp->rx_descriptors : 1024, ntxd = 512;
+	uint16_t id = port->port_id;
+	int socket = rte_eth_dev_socket_id(id);
+	int rc;
+
+	if (socket < 0)
+		socket = (int)rte_socket_id();
+	memset(&conf, 0, sizeof(conf));
+	rc = rte_eth_dev_info_get(id, &info);
+	if (rc != 0) {
+		DS_LOG(ERR, "port %s: cannot read device info: %s\n", port->name, strerror(-rc));
+		return rc;
+	}
+	if (port->rx_queues > info.max_rx_queues) {
+		DS_LOG(ERR, "port %s: %u rx queues configured, %s supports %u\n", port->name,
+		       port->rx_queues, info.driver_name, info.max_rx_queues);
+		return -EINVAL;
+	}
+	if (cp != NULL && cp->rss && port->rx_queues > 1) {
+		uint64_t hf = RTE_ETH_RSS_IP & info.flow_type_rss_offloads;
+
+		if (hf == 0) {
+			DS_LOG(WARNING, "port %s: %s offers no IP RSS; queues get what the driver "
+			       "spreads\n", port->name, info.driver_name);
+		} else {
+			conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+			conf.rx_adv_conf.rss_conf.rss_hf = hf;
+		}
+	}
+	if (app->packet_time && (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP))
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
+
+	rc = rte_eth_dev_configure(id, port->rx_queues, info.max_tx_queues > 0 ? 1 : 0, &conf);
+	if (rc == 0)
+		rc = rte_eth_dev_adjust_nb_rx_tx_desc(id, &nrxd, &ntxd);
+	for (uint16_t q = 0; rc == 0 && q < port->rx_queues; q++)
+		rc = rte_eth_rx_queue_setup(id, q, nrxd, (unsigned int)socket, NULL, pool);
+	if (rc == 0 && info.max_tx_queues > 0)
+		rc = rte_eth_tx_queue_setup(id, 0, ntxd, (unsigned int)socket, NULL);
+	if (rc == 0)
+		rc = rte_eth_dev_start(id);
+	if (rc != 0) {
+		DS_LOG(ERR, "port %s (%s): set-up failed: %s\n", port->name, info.driver_name,
+		       strerror(rc < 0 ? -rc : rc));
+		return rc < 0 ? rc : -rc;
+	}
+	if (cp == NULL || cp->promiscuous) {
+		rc = rte_eth_promiscuous_enable(id);
+		if (rc != 0 && rc != -ENOTSUP)
+			DS_LOG(WARNING, "port %s: promiscuous mode: %s\n", port->name,
+			       strerror(-rc));
+	}
+	DS_LOG(INFO, "port %s: %s, %u rx queue(s) x %u descriptors%s\n", port->name,
+	       info.driver_name, port->rx_queues, nrxd,
+	       conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ? ", RSS" : "");
+	return 0;
+}
+
+int
+ds_ports_setup(struct ds_app *app)
+{
+	uint32_t n = pool_size(app);
+	int off;
+
+	pool = rte_pktmbuf_pool_create("ds_mbufs", n, MBUF_CACHE, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				       (int)rte_socket_id());
+	if (pool == NULL) {
+		DS_LOG(ERR, "cannot create a pool of %u mbufs: %s\n", n,
+		       rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	for (uint32_t p = 0; p < app->n_ports; p++) {
+		int rc = port_setup(app, p);
+
+		if (rc != 0)
+			return rc;
+	}
+	/* Where the PMD puts receive timestamps (net_pcap: microseconds). */
+	off = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, NULL);
+	app->ts_offset = -1;
+	if (off >= 0) {
+		int bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, NULL);
+
+		if (bit >= 0) {
+			app->ts_offset = off;
+			app->ts_flag = 1ULL << bit;
+		}
+	}
+	if (app->packet_time && app->ts_offset < 0)
+		DS_LOG(WARNING, "time source is packet, but no port delivers timestamps: "
+		       "packets are counted at the clock minute (no_timestamp)\n");
+	return 0;
+}
+
+void
+ds_ports_close(struct ds_app *app)
+{
+	for (uint32_t p = 0; p < app->n_ports; p++) {
+		rte_eth_dev_stop(app->ports[p].port_id);
+		rte_eth_dev_close(app->ports[p].port_id);
+	}
+	rte_mempool_free(pool);
+	pool = NULL;
+}

@@ -1,0 +1,752 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Minute buffers (allocation, reset, the slow paths of counting) and the
+ * merge of several workers' buffers into one struct ds_rollup.
+ *
+ * The packet path is the static inline ds_minbuf_count() in ds_hist.h; what
+ * is here runs either rarely on a worker (a new SYN option layout, a pair
+ * table that needs sampling) or on the control thread (reset, merge). The
+ * merge works in time proportional to what the minute touched, not to the
+ * size of the tables: a replay of a sparse capture seals thousands of nearly
+ * empty minutes per second.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ds_hist.h"
+
+/* Values each dimension can take; syn options get limits + 1 (`other`). */
+static const uint32_t dim_size[DS_DIM_MAX] = {
+	[DS_DIM_PROTO] = 256,
+	[DS_DIM_TCP_DST_PORT] = 65536,
+	[DS_DIM_UDP_DST_PORT] = 65536,
+	[DS_DIM_ICMP] = 65536,
+	[DS_DIM_ICMP6] = 65536,
+	[DS_DIM_TCP_SYN_WINDOW] = 65536,
+	[DS_DIM_TCP_SYN_OPTIONS] = 0,
+};
+
+static uint32_t
+dim_values(const struct ds_hist_limits *lim, int d)
+{
+	return d == DS_DIM_TCP_SYN_OPTIONS ? lim->syn_option_layouts + 1 : dim_size[d];
+}
+
+static uint32_t
+touched_words(uint32_t size)
+{
+	return (size + 4095) / 4096;
+}
+
+static uint32_t
+pow2_at_least(uint64_t x)
+{
+	uint32_t p = 1;
+
+	while (p < x)
+		p <<= 1;
+	return p;
+}
+
+static int
+limits_ok(const struct ds_hist_limits *lim)
+{
+	return lim != NULL && lim->n_feeds >= 1 && lim->n_feeds <= DS_HIST_MAX_FEEDS &&
+	       lim->source_pairs >= 1024 && lim->source_pairs <= (1u << 28) &&
+	       (lim->source_pairs & (lim->source_pairs - 1)) == 0 &&
+	       lim->syn_option_layouts >= 1 && lim->syn_option_layouts <= 65535;
+}
+
+/* Carve cache-aligned pieces out of one allocation (or, with base NULL, measure). */
+struct carver {
+	uint8_t *base;
+	size_t off;
+};
+
+static void *
+carve(struct carver *c, size_t bytes)
+{
+	void *p;
+
+	c->off = (c->off + 63) & ~(size_t)63;
+	p = c->base != NULL ? c->base + c->off : NULL;
+	c->off += bytes;
+	return p;
+}
+
+static void
+minbuf_layout(struct ds_minbuf *b, const struct ds_hist_limits *lim, struct carver *c)
+{
+	uint32_t layout_slots = pow2_at_least(2ull * lim->syn_option_layouts);
+
+	b->feeds = carve(c, lim->n_feeds * sizeof(*b->feeds));
+	for (uint32_t f = 0; f < lim->n_feeds; f++) {
+		for (int d = 0; d < DS_DIM_MAX; d++) {
+			uint32_t size = dim_values(lim, d);
+			uint32_t *count = carve(c, size * sizeof(uint32_t));
+			uint64_t *touched = carve(c, touched_words(size) * sizeof(uint64_t));
+
+			if (b->feeds != NULL) {
+				b->feeds[f].dims[d].count = count;
+				b->feeds[f].dims[d].touched = touched;
+				b->feeds[f].dims[d].size = size;
+			}
+		}
+	}
+	b->pairs.slots = carve(c, (size_t)lim->source_pairs * sizeof(uint64_t));
+	b->pairs.log = carve(c, (size_t)(lim->source_pairs / 4 * 3) * sizeof(uint64_t));
+	b->layouts.slot_id = carve(c, layout_slots * sizeof(uint32_t));
+	b->layouts.by_id = carve(c, lim->syn_option_layouts * sizeof(struct ds_layout));
+	b->pairs.mask = lim->source_pairs - 1;
+	b->pairs.max_n = lim->source_pairs / 4 * 3;
+	b->pairs.keep_max = UINT64_MAX;
+	b->layouts.cap = lim->syn_option_layouts;
+	b->layouts.mask = layout_slots - 1;
+	b->n_feeds = lim->n_feeds;
+}
+
+size_t
+ds_minbuf_mem_size(const struct ds_hist_limits *lim)
+{
+	struct ds_minbuf b;
+	struct carver c = {NULL, 0};
+
+	if (!limits_ok(lim))
+		return 0;
+	memset(&b, 0, sizeof(b));
+	minbuf_layout(&b, lim, &c);
+	return c.off + 64;
+}
+
+struct ds_minbuf *
+ds_minbuf_create(const struct ds_hist_limits *lim)
+{
+	struct ds_minbuf *b;
+	struct carver c = {NULL, 0};
+	size_t size = ds_minbuf_mem_size(lim);
+
+	if (size == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return NULL;
+	/*
+	 * calloc of a large block maps zero pages lazily: the 64K-entry
+	 * arrays of dimensions a feed never sees cost no resident memory.
+	 */
+	b->mem = calloc(1, size);
+	if (b->mem == NULL) {
+		free(b);
+		errno = ENOMEM;
+		return NULL;
+	}
+	b->mem_size = size;
+	c.base = (uint8_t *)(((uintptr_t)b->mem + 63) & ~(uintptr_t)63);
+	minbuf_layout(b, lim, &c);
+	return b;
+}
+
+void
+ds_minbuf_free(struct ds_minbuf *b)
+{
+	if (b == NULL)
+		return;
+	free(b->mem);
+	free(b);
+}
+
+static void
+dense_reset(struct ds_dense *d)
+{
+	for (uint32_t w = 0; w < touched_words(d->size); w++) {
+		uint64_t bits = d->touched[w];
+
+		while (bits != 0) {
+			uint32_t block = w * 64 + (uint32_t)__builtin_ctzll(bits);
+			uint32_t first = block * 64;
+			uint32_t n = d->size - first < 64 ? d->size - first : 64;
+
+			memset(&d->count[first], 0, n * sizeof(d->count[0]));
+			bits &= bits - 1;
+		}
+		d->touched[w] = 0;
+	}
+}
+
+/* The hash a pair was inserted with (see ds_minbuf_count()). */
+static uint64_t
+pair_hash(const struct ds_minbuf *b, uint64_t key)
+{
+	uint64_t dim = key >> DS_PAIR_DIM_SHIFT & 0x3f;
+	uint64_t value_bits = (uint64_t)DS_PAIR_VALUE_MASK << DS_PAIR_VALUE_SHIFT;
+
+	if (dim == DS_DIM_TCP_SYN_OPTIONS + 1) {
+		uint32_t id = (uint32_t)(key >> DS_PAIR_VALUE_SHIFT & DS_PAIR_VALUE_MASK);
+
+		return ds_hash64((key & ~value_bits) ^ ds_layouts_hash(&b->layouts, id));
+	}
+	return ds_hash64(key);
+}
+
+static void
+pairs_clear(struct ds_minbuf *b)
+{
+	struct ds_pairs *p = &b->pairs;
+
+	if (p->n > (p->mask + 1) / 16) {
+		memset(p->slots, 0, ((size_t)p->mask + 1) * sizeof(p->slots[0]));
+	} else {
+		/*
+		 * Clear in reverse insertion order: when a key is cleared,
+		 * every key it probed past was inserted before it and is
+		 * still in place, so probing finds it again.
+		 */
+		for (uint32_t k = p->n; k-- > 0;) {
+			uint64_t key = p->log[k];
+			uint32_t i = (uint32_t)pair_hash(b, key) & p->mask;
+
+			while (p->slots[i] != key)
+				i = (i + 1) & p->mask;
+			p->slots[i] = 0;
+		}
+	}
+	p->n = 0;
+}
+
+void
+ds_minbuf_reset(struct ds_minbuf *b, int64_t minute)
+{
+	/* Pairs first: clearing them rehashes layout keys with the layouts. */
+	pairs_clear(b);
+	b->pairs.level = 0;
+	b->pairs.keep_max = UINT64_MAX;
+	for (uint32_t f = 0; f < b->n_feeds; f++) {
+		struct ds_feed_hist *fh = &b->feeds[f];
+
+		fh->packets = 0;
+		fh->bytes = 0;
+		memset(fh->proto_bytes, 0, sizeof(fh->proto_bytes));
+		for (int d = 0; d < DS_DIM_MAX; d++)
+			dense_reset(&fh->dims[d]);
+	}
+	memset(b->layouts.slot_id, 0, ((size_t)b->layouts.mask + 1) * sizeof(uint32_t));
+	b->layouts.n = 0;
+	memset(&b->ctr, 0, sizeof(b->ctr));
+	b->minute = minute;
+}
+
+void
+ds_minbuf_sample_more(struct ds_minbuf *b)
+{
+	struct ds_pairs *p = &b->pairs;
+
+	while (p->n >= p->max_n && p->level < 63) {
+		uint32_t kept = 0;
+
+		p->level++;
+		p->keep_max = UINT64_MAX >> p->level;
+		for (uint32_t k = 0; k < p->n; k++)
+			if (pair_hash(b, p->log[k]) <= p->keep_max)
+				p->log[kept++] = p->log[k];
+		memset(p->slots, 0, ((size_t)p->mask + 1) * sizeof(p->slots[0]));
+		p->n = kept;
+		for (uint32_t k = 0; k < kept; k++) {
+			uint32_t i = (uint32_t)pair_hash(b, p->log[k]) & p->mask;
+
+			while (p->slots[i] != 0)
+				i = (i + 1) & p->mask;
+			p->slots[i] = p->log[k];
+		}
+	}
+}
+
+/* Hash of an option-kind list; bytes past n are masked, whatever they hold. */
+static uint64_t
+layout_hash(const uint8_t *kinds, uint32_t n)
+{
+	uint64_t h = ds_hash64(n + 1);
+
+	for (uint32_t i = 0; i < n; i += 8) {
+		uint64_t w = 0;
+		uint32_t m = n - i < 8 ? n - i : 8;
+
+		for (uint32_t j = 0; j < m; j++)
+			w |= (uint64_t)kinds[i + j] << (8 * j);
+		h = ds_hash64(h ^ w);
+	}
+	return h;
+}
+
+/* Find a layout in a dictionary, or the empty slot where it belongs. */
+static uint32_t
+layouts_find(const struct ds_layouts *l, uint64_t h, const uint8_t *kinds, uint8_t n,
+	     uint32_t *id)
+{
+	uint32_t i = (uint32_t)h & l->mask;
+
+	while (l->slot_id[i] != 0) {
+		const struct ds_layout *e = &l->by_id[l->slot_id[i] - 1];
+
+		if (e->hash == h && e->n == n && memcmp(e->kinds, kinds, n) == 0) {
+			*id = l->slot_id[i] - 1;
+			return i;
+		}
+		i = (i + 1) & l->mask;
+	}
+	*id = UINT32_MAX;
+	return i;
+}
+
+static uint32_t
+layouts_add(struct ds_layouts *l, uint64_t h, const uint8_t *kinds, uint8_t n)
+{
+	uint32_t id;
+	uint32_t slot = layouts_find(l, h, kinds, n, &id);
+	struct ds_layout *e;
+
+	if (id != UINT32_MAX)
+		return id;
+	if (l->n == l->cap)
+		return l->cap;
+	id = l->n++;
+	e = &l->by_id[id];
+	e->hash = h;
+	e->n = n;
+	memcpy(e->kinds, kinds, n);
+	l->slot_id[slot] = id + 1;
+	return id;
+}
+
+uint32_t
+ds_layouts_id(struct ds_layouts *l, const struct ds_pkt *p)
+{
+	uint8_t n = p->n_opts <= DS_TCP_MAX_OPTS ? p->n_opts : DS_TCP_MAX_OPTS;
+
+	return layouts_add(l, layout_hash(p->opt_kinds, n), p->opt_kinds, n);
+}
+
+int
+ds_layout_label(const struct ds_layout *l, char *buf, size_t len)
+{
+	static const char *const names[] = {
+		[DS_TCPOPT_EOL] = "EOL", [DS_TCPOPT_NOP] = "NOP",
+		[DS_TCPOPT_MSS] = "MSS", [DS_TCPOPT_WS] = "WS",
+		[DS_TCPOPT_SACK_PERM] = "SACK", [DS_TCPOPT_SACK] = "SACKB",
+		[6] = NULL, [7] = NULL, [DS_TCPOPT_TS] = "TS",
+	};
+	size_t off = 0;
+
+	if (l->n == 0)
+		return snprintf(buf, len, "none");
+	for (uint32_t i = 0; i < l->n; i++) {
+		uint8_t k = l->kinds[i];
+		const char *sep = i ? "," : "";
+		int w;
+
+		if (k < sizeof(names) / sizeof(names[0]) && names[k] != NULL)
+			w = snprintf(buf + (off < len ? off : len), off < len ? len - off : 0,
+				     "%s%s", sep, names[k]);
+		else
+			w = snprintf(buf + (off < len ? off : len), off < len ? len - off : 0,
+				     "%s%u", sep, k);
+		off += (size_t)w;
+	}
+	return (int)off;
+}
+
+/*
+ * The merge.
+ *
+ * Values of all feeds and dimensions accumulate in one open-addressing map
+ * keyed by (feed, dimension, value); the workers' pair tables are united in a
+ * second, merge-local table. Both are sized from what the minute touched and
+ * reused from minute to minute. SYN option layouts get merge-wide ids
+ * (bounded like a worker's: beyond the limit they are `other`).
+ */
+
+struct acc {
+	uint64_t key;           /* 0: empty; else 1 << 63 | feed << 40 | dim << 32 | value */
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t sources;
+};
+
+struct ds_merge {
+	struct ds_hist_limits lim;
+	struct acc *acc;
+	uint32_t acc_mask;
+	uint32_t acc_n;
+	uint64_t *uni;          /* union of pair keys */
+	uint32_t uni_cap;       /* allocated slots */
+	struct ds_layouts layouts;  /* merge-wide layout ids */
+	uint32_t *id_map;       /* worker layout id -> merge id */
+};
+
+struct ds_merge *
+ds_merge_create(const struct ds_hist_limits *lim)
+{
+	struct ds_merge *m;
+	uint32_t layout_slots;
+
+	if (!limits_ok(lim)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return NULL;
+	m->lim = *lim;
+	layout_slots = pow2_at_least(2ull * lim->syn_option_layouts);
+	m->layouts.cap = lim->syn_option_layouts;
+	m->layouts.mask = layout_slots - 1;
+	m->layouts.slot_id = calloc(layout_slots, sizeof(uint32_t));
+	m->layouts.by_id = calloc(lim->syn_option_layouts, sizeof(struct ds_layout));
+	m->id_map = calloc(lim->syn_option_layouts + 1, sizeof(uint32_t));
+	m->acc_mask = 4095;
+	m->acc = calloc(m->acc_mask + 1, sizeof(*m->acc));
+	if (m->layouts.slot_id == NULL || m->layouts.by_id == NULL || m->id_map == NULL ||
+	    m->acc == NULL) {
+		ds_merge_free(m);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return m;
+}
+
+void
+ds_merge_free(struct ds_merge *m)
+{
+	if (m == NULL)
+		return;
+	free(m->acc);
+	free(m->uni);
+	free(m->layouts.slot_id);
+	free(m->layouts.by_id);
+	free(m->id_map);
+	free(m);
+}
+
+static uint64_t
+acc_key(uint32_t feed, uint32_t dim, uint32_t value)
+{
+	return 1ULL << 63 | (uint64_t)feed << 40 | (uint64_t)dim << 32 | value;
+}
+
+static int
+acc_grow(struct ds_merge *m)
+{
+	uint32_t cap = (m->acc_mask + 1) * 2;
+	struct acc *a = calloc(cap, sizeof(*a));
+
+	if (a == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i <= m->acc_mask; i++) {
+		uint32_t j;
+
+		if (m->acc[i].key == 0)
+			continue;
+		j = (uint32_t)ds_hash64(m->acc[i].key) & (cap - 1);
+		while (a[j].key != 0)
+			j = (j + 1) & (cap - 1);
+		a[j] = m->acc[i];
+	}
+	free(m->acc);
+	m->acc = a;
+	m->acc_mask = cap - 1;
+	return 0;
+}
+
+static struct acc *
+acc_get(struct ds_merge *m, uint64_t key)
+{
+	uint32_t i;
+
+	if (m->acc_n + 1 > (m->acc_mask + 1) / 2 && acc_grow(m) < 0)
+		return NULL;
+	i = (uint32_t)ds_hash64(key) & m->acc_mask;
+	while (m->acc[i].key != 0 && m->acc[i].key != key)
+		i = (i + 1) & m->acc_mask;
+	if (m->acc[i].key == 0) {
+		m->acc[i].key = key;
+		m->acc_n++;
+	}
+	return &m->acc[i];
+}
+
+static void
+merge_reset(struct ds_merge *m)
+{
+	memset(m->acc, 0, ((size_t)m->acc_mask + 1) * sizeof(*m->acc));
+	m->acc_n = 0;
+	memset(m->layouts.slot_id, 0, ((size_t)m->layouts.mask + 1) * sizeof(uint32_t));
+	m->layouts.n = 0;
+}
+
+/* Give a worker's layouts merge-wide ids: id_map[local] = merge id. */
+static void
+map_layouts(struct ds_merge *m, const struct ds_minbuf *b)
+{
+	for (uint32_t i = 0; i < b->layouts.n; i++) {
+		const struct ds_layout *e = &b->layouts.by_id[i];
+
+		m->id_map[i] = layouts_add(&m->layouts, e->hash, e->kinds, e->n);
+	}
+	/* The worker's `other` stays `other`. */
+	m->id_map[b->layouts.cap] = m->layouts.cap;
+}
+
+static uint32_t
+merged_value(const struct ds_merge *m, int dim, uint32_t local)
+{
+	if (dim != DS_DIM_TCP_SYN_OPTIONS)
+		return local;
+	local = m->id_map[local];
+	return local == m->layouts.cap ? DS_ROLLUP_OTHER : local;
+}
+
+static int
+merge_counts(struct ds_merge *m, const struct ds_minbuf *b)
+{
+	for (uint32_t f = 0; f < b->n_feeds; f++) {
+		const struct ds_feed_hist *fh = &b->feeds[f];
+
+		for (int d = 0; d < DS_DIM_MAX; d++) {
+			const struct ds_dense *dd = &fh->dims[d];
+
+			for (uint32_t w = 0; w < touched_words(dd->size); w++) {
+				uint64_t bits = dd->touched[w];
+
+				while (bits != 0) {
+					uint32_t first = (w * 64 + (uint32_t)__builtin_ctzll(bits)) * 64;
+					uint32_t last = first + 64 < dd->size ? first + 64 : dd->size;
+
+					bits &= bits - 1;
+					for (uint32_t v = first; v < last; v++) {
+						struct acc *a;
+
+						if (dd->count[v] == 0)
+							continue;
+						a = acc_get(m, acc_key(f, (uint32_t)d,
+								       merged_value(m, d, v)));
+						if (a == NULL)
+							return -ENOMEM;
+						a->packets += dd->count[v];
+						if (d == DS_DIM_PROTO)
+							a->bytes += fh->proto_bytes[v];
+					}
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+/* Unite the pair sets; count each new pair for its value. */
+static int
+merge_pairs(struct ds_merge *m, struct ds_minbuf *const *bufs, uint32_t n, uint8_t level,
+	    uint64_t *feed_sources)
+{
+	uint64_t keep_max = UINT64_MAX >> level;
+	uint64_t total = 0;
+	uint32_t cap, mask;
+
+	for (uint32_t i = 0; i < n; i++)
+		total += bufs[i]->pairs.n;
+	cap = pow2_at_least(2 * total + 2);
+	if (cap < 1024)
+		cap = 1024;
+	if (cap > m->uni_cap) {
+		free(m->uni);
+		m->uni = malloc((size_t)cap * sizeof(uint64_t));
+		if (m->uni == NULL) {
+			m->uni_cap = 0;
+			return -ENOMEM;
+		}
+		m->uni_cap = cap;
+	}
+	memset(m->uni, 0, (size_t)cap * sizeof(uint64_t));
+	mask = cap - 1;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct ds_minbuf *b = bufs[i];
+
+		map_layouts(m, b);
+		for (uint32_t k = 0; k < b->pairs.n; k++) {
+			uint64_t key = b->pairs.log[k];
+			uint32_t feed = (uint32_t)(key >> DS_PAIR_FEED_SHIFT);
+			uint32_t dimf = (uint32_t)(key >> DS_PAIR_DIM_SHIFT & 0x3f);
+			uint32_t value = (uint32_t)(key >> DS_PAIR_VALUE_SHIFT & DS_PAIR_VALUE_MASK);
+			uint32_t s;
+
+			if (b->pairs.level < level && pair_hash(b, key) > keep_max)
+				continue;
+			if (dimf == DS_DIM_TCP_SYN_OPTIONS + 1) {
+				/* Rewrite the worker's layout id as the merge's. */
+				uint32_t g = m->id_map[value];
+
+				key &= ~((uint64_t)DS_PAIR_VALUE_MASK << DS_PAIR_VALUE_SHIFT);
+				key |= (uint64_t)g << DS_PAIR_VALUE_SHIFT;
+				value = g == m->layouts.cap ? DS_ROLLUP_OTHER : g;
+			}
+			s = (uint32_t)ds_hash64(key) & mask;
+			while (m->uni[s] != 0 && m->uni[s] != key)
+				s = (s + 1) & mask;
+			if (m->uni[s] == key)
+				continue;
+			m->uni[s] = key;
+			if (dimf == DS_PAIR_DIM_ALL) {
+				feed_sources[feed]++;
+			} else {
+				struct acc *a = acc_get(m, acc_key(feed, dimf - 1, value));
+				if (a == NULL)
+					return -ENOMEM;
+				a->sources++;
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+add_counters(struct ds_rollup *r, struct ds_minbuf *const *bufs, uint32_t n,
+	     const struct ds_merge_names *names)
+{
+	struct ds_minbuf_counters sum;
+	uint64_t malformed = 0, outside = 0;
+	char name[DS_COUNTER_NAME_MAX];
+	int rc = 0;
+
+	memset(&sum, 0, sizeof(sum));
+	for (uint32_t i = 0; i < n; i++) {
+		const struct ds_minbuf_counters *c = &bufs[i]->ctr;
+
+		sum.rx_packets += c->rx_packets;
+		sum.rx_bytes += c->rx_bytes;
+		sum.non_ip += c->non_ip;
+		sum.fragments += c->fragments;
+		sum.late += c->late;
+		sum.no_timestamp += c->no_timestamp;
+		for (int k = 0; k < DS_DECODE_RESULT_MAX; k++)
+			sum.malformed[k] += c->malformed[k];
+		for (int k = 0; k < DS_HIST_MAX_PORTS; k++) {
+			sum.port_rx[k] += c->port_rx[k];
+			sum.outside[k] += c->outside[k];
+		}
+	}
+	for (int k = DS_DECODE_ETH_TRUNC; k < DS_DECODE_RESULT_MAX; k++)
+		malformed += sum.malformed[k];
+	for (int k = 0; k < DS_HIST_MAX_PORTS; k++)
+		outside += sum.outside[k];
+
+	rc |= ds_rollup_counter_add(r, "rx_packets", sum.rx_packets);
+	rc |= ds_rollup_counter_add(r, "rx_bytes", sum.rx_bytes);
+	rc |= ds_rollup_counter_add(r, "outside", outside);
+	rc |= ds_rollup_counter_add(r, "non_ip", sum.non_ip);
+	rc |= ds_rollup_counter_add(r, "malformed", malformed);
+	for (int k = DS_DECODE_ETH_TRUNC; k < DS_DECODE_RESULT_MAX; k++) {
+		snprintf(name, sizeof(name), "malformed.%s", ds_decode_result_name(k));
+		rc |= ds_rollup_counter_add(r, name, sum.malformed[k]);
+	}
+	rc |= ds_rollup_counter_add(r, "fragments", sum.fragments);
+	rc |= ds_rollup_counter_add(r, "late", sum.late);
+	rc |= ds_rollup_counter_add(r, "no_timestamp", sum.no_timestamp);
+	for (uint32_t p = 0; p < names->n_ports && p < DS_HIST_MAX_PORTS; p++) {
+		snprintf(name, sizeof(name), "port.%s.rx_packets", names->ports[p]);
+		rc |= ds_rollup_counter_add(r, name, sum.port_rx[p]);
+		snprintf(name, sizeof(name), "port.%s.outside", names->ports[p]);
+		rc |= ds_rollup_counter_add(r, name, sum.outside[p]);
+	}
+	return rc < 0 ? -ENOMEM : 0;
+}
+
+static int
+build_dims(struct ds_merge *m, struct ds_rollup *r, uint8_t level)
+{
+	uint32_t counts[DS_HIST_MAX_FEEDS][DS_DIM_MAX];
+
+	memset(counts, 0, sizeof(counts));
+	for (uint32_t i = 0; i <= m->acc_mask; i++) {
+		uint64_t key = m->acc[i].key;
+
+		if (key != 0)
+			counts[key >> 40 & 0x3f][key >> 32 & 0xff]++;
+	}
+	for (uint32_t f = 0; f < r->n_feeds; f++)
+		for (int d = 0; d < DS_DIM_MAX; d++)
+			if (ds_rollup_dim_resize(&r->feeds[f].dims[d], counts[f][d]) < 0)
+				return -ENOMEM;
+	memset(counts, 0, sizeof(counts));
+	for (uint32_t i = 0; i <= m->acc_mask; i++) {
+		const struct acc *a = &m->acc[i];
+		uint32_t f, d;
+		struct ds_rollup_entry *e;
+
+		if (a->key == 0)
+			continue;
+		f = a->key >> 40 & 0x3f;
+		d = a->key >> 32 & 0xff;
+		e = &r->feeds[f].dims[d].entries[counts[f][d]++];
+		e->value = (uint32_t)a->key;
+		e->packets = a->packets;
+		e->bytes = a->bytes;
+		e->sources = a->sources << level;
+	}
+	for (uint32_t f = 0; f < r->n_feeds; f++)
+		for (int d = 0; d < DS_DIM_MAX; d++)
+			ds_rollup_dim_sort(&r->feeds[f].dims[d]);
+	return 0;
+}
+
+struct ds_rollup *
+ds_merge_minute(struct ds_merge *m, struct ds_minbuf *const *bufs, uint32_t n,
+		const struct ds_merge_names *names, int64_t minute)
+{
+	uint64_t feed_sources[DS_HIST_MAX_FEEDS] = {0};
+	struct ds_rollup *r;
+	uint8_t level = 0;
+	char label[4 * DS_TCP_MAX_OPTS + 8];
+
+	r = ds_rollup_create(names->sensor, minute, m->lim.n_feeds, names->feeds);
+	if (r == NULL)
+		return NULL;
+	merge_reset(m);
+	for (uint32_t i = 0; i < n; i++)
+		if (bufs[i]->pairs.level > level)
+			level = bufs[i]->pairs.level;
+	r->sources_sampling = level;
+
+	for (uint32_t i = 0; i < n; i++) {
+		map_layouts(m, bufs[i]);
+		if (merge_counts(m, bufs[i]) < 0)
+			goto nomem;
+		for (uint32_t f = 0; f < bufs[i]->n_feeds; f++) {
+			r->feeds[f].packets += bufs[i]->feeds[f].packets;
+			r->feeds[f].bytes += bufs[i]->feeds[f].bytes;
+		}
+	}
+	if (merge_pairs(m, bufs, n, level, feed_sources) < 0)
+		goto nomem;
+	for (uint32_t f = 0; f < r->n_feeds; f++)
+		r->feeds[f].sources = feed_sources[f] << level;
+	if (build_dims(m, r, level) < 0)
+		goto nomem;
+	for (uint32_t i = 0; i < m->layouts.n; i++) {
+		ds_layout_label(&m->layouts.by_id[i], label, sizeof(label));
+		if (ds_rollup_layout_add(r, label) < 0)
+			goto nomem;
+	}
+	if (add_counters(r, bufs, n, names) < 0)
+		goto nomem;
+	return r;
+nomem:
+	ds_rollup_free(r);
+	errno = ENOMEM;
+	return NULL;
+}

@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Per-worker minute histograms and their merge.
+ *
+ * Broad overview
+ * --------------
+ * Each worker owns minute buffers (struct ds_minbuf). While a minute runs,
+ * the worker is the only thread that touches its buffer: counting a packet
+ * is a handful of increments into plain memory, with no lock, no atomic
+ * read-modify-write, no allocation and no system call. When the minute ends
+ * the worker hands the buffer to the control thread and continues in a fresh
+ * one; the control thread merges the buffers of all workers for that minute
+ * into one struct ds_rollup (ds_merge_minute()), resets them and hands them
+ * back. The hand-off protocol itself lives with the worker loop
+ * (app/darkscope/worker.h); this library is pure and testable without EAL.
+ *
+ *     worker 0: [minbuf m ]--seal-->+
+ *     worker 1: [minbuf m ]--seal-->+--> ds_merge_minute() --> ds_rollup --> sinks
+ *     worker n: [minbuf m ]--seal-->+         (control thread)
+ *
+ * What a buffer holds, per feed:
+ *  - packets and bytes, and bytes per IP protocol;
+ *  - one dense counter array per dimension (ds_rollup.h: enum ds_dim), indexed
+ *    by the value itself: a TCP port, a window, type << 8 | code. Dense arrays
+ *    cost no hashing and cannot be grown by a sender; a bitmap of touched
+ *    64-counter blocks lets merge and reset visit only what was used;
+ *  - SYN option layouts, which a sender can multiply at will, get small
+ *    per-buffer ids from a bounded dictionary; layouts beyond
+ *    limits.syn_option_layouts share the `other` id.
+ *
+ * Distinct sources
+ * ----------------
+ * "Distinct sources per value" needs the set of (feed, dimension, value,
+ * source) pairs: with RSS one source reaches several workers, so per-worker
+ * counts cannot simply be added; the sets must be united. Each buffer keeps
+ * its pairs in one open-addressing table of 64-bit keys:
+ *
+ *     63     58 57     52 51                 32 31                 0
+ *    +---------+---------+---------------------+--------------------+
+ *    |  feed   |  dim+1  |       value         |  source address    |
+ *    +---------+---------+---------------------+--------------------+
+ *
+ * (dim 0 is the feed's own total; IPv6 sources use a 32-bit hash of the
+ * address). The merge unites the workers' tables and counts pairs per value.
+ * The table is bounded by limits.source_pairs. When a worker's table is 3/4
+ * full it raises its sampling level k and keeps only the pairs whose hash has
+ * its top k bits zero, a uniform 1/2^k sample of all pairs that is still
+ * mergeable (Gibbons' distinct sampling): the merge takes the highest level of
+ * all workers, filters the others to it and reports sources as kept * 2^k.
+ * Below the bound, which a real darknet minute rarely reaches, every count is
+ * exact.
+ */
+
+#ifndef DS_HIST_H
+#define DS_HIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ds_decode.h"
+#include "ds_rollup.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DS_HIST_MAX_FEEDS 64    /**< 6 bits of the pair key */
+#define DS_HIST_MAX_PORTS 32    /**< ports with an `outside` counter */
+
+/** Sizes of a minute buffer; every bound a remote sender could push on. */
+struct ds_hist_limits {
+	uint32_t n_feeds;            /**< 1 - DS_HIST_MAX_FEEDS */
+	uint32_t source_pairs;       /**< pair-table slots, power of two >= 1024 */
+	uint32_t syn_option_layouts; /**< distinct SYN option layouts, 1 - 65535 */
+};
+
+/** Dense packet counters of one dimension, indexed by value. */
+struct ds_dense {
+	uint32_t *count;        /**< [size]; per worker-minute, so 32 bits hold 71 Mpps */
+	uint64_t *touched;      /**< bit b: count[b * 64 .. b * 64 + 63] may be non-zero */
+	uint32_t size;
+};
+
+struct ds_feed_hist {
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t proto_bytes[256];
+	struct ds_dense dims[DS_DIM_MAX];
+};
+
+/** The distinct-pair table (see the overview). Key 0 marks an empty slot. */
+struct ds_pairs {
+	uint64_t *slots;
+	uint64_t *log;          /**< keys in insertion order: merge and reset walk it */
+	uint32_t n;             /**< keys held */
+	uint32_t max_n;         /**< 3/4 of the slots: beyond it, sample */
+	uint32_t mask;          /**< slots - 1 */
+	uint8_t level;          /**< sampling level k */
+	uint64_t keep_max;      /**< keep a key iff its hash <= keep_max (UINT64_MAX >> k) */
+};
+
+/** One SYN option layout as the decoder saw it. */
+struct ds_layout {
+	uint64_t hash;
+	uint8_t n;
+	uint8_t kinds[DS_TCP_MAX_OPTS];
+};
+
+/** Bounded dictionary layout -> id, per buffer. */
+struct ds_layouts {
+	uint32_t *slot_id;      /**< open addressing: id + 1, 0 empty */
+	struct ds_layout *by_id; /**< [cap] */
+	uint32_t n;             /**< ids given */
+	uint32_t cap;           /**< limits.syn_option_layouts; id cap is `other` */
+	uint32_t mask;
+};
+
+/** Sensor-wide counters of one worker-minute (docs/SCHEMA.md, "Counters"). */
+struct ds_minbuf_counters {
+	uint64_t rx_packets;
+	uint64_t rx_bytes;
+	uint64_t non_ip;
+	uint64_t fragments;
+	uint64_t late;
+	uint64_t no_timestamp;
+	uint64_t malformed[DS_DECODE_RESULT_MAX];
+	uint64_t port_rx[DS_HIST_MAX_PORTS];    /**< frames per port index */
+	uint64_t outside[DS_HIST_MAX_PORTS];
+};
+
+/** One worker's histograms of one minute. */
+struct ds_minbuf {
+	int64_t minute;                 /**< minutes since the epoch */
+	struct ds_minbuf_counters ctr;
+	uint32_t n_feeds;
+	struct ds_feed_hist *feeds;
+	struct ds_pairs pairs;
+	struct ds_layouts layouts;
+	void *mem;                      /**< one allocation behind all arrays */
+	size_t mem_size;
+};
+
+/**
+ * Allocate a zeroed minute buffer.
+ * @return the buffer, or NULL with errno EINVAL (limits out of range) or ENOMEM.
+ */
+struct ds_minbuf *ds_minbuf_create(const struct ds_hist_limits *lim);
+
+/** Bytes one buffer needs for @p lim (for sizing and documentation). */
+size_t ds_minbuf_mem_size(const struct ds_hist_limits *lim);
+
+/** Free a buffer; NULL is a no-op. */
+void ds_minbuf_free(struct ds_minbuf *b);
+
+/**
+ * Zero everything counted and label the buffer with a new minute. Visits
+ * only what was touched, so resetting a quiet minute is cheap.
+ */
+void ds_minbuf_reset(struct ds_minbuf *b, int64_t minute);
+
+/**
+ * Raise the pair table's sampling level until it is below its load limit,
+ * dropping the pairs the sample excludes (slow path of ds_pairs_add()).
+ */
+void ds_minbuf_sample_more(struct ds_minbuf *b);
+
+/* Bits of the pair key. */
+#define DS_PAIR_SRC_BITS 32
+#define DS_PAIR_VALUE_SHIFT 32
+#define DS_PAIR_VALUE_MASK 0xfffffu
+#define DS_PAIR_DIM_SHIFT 52
+#define DS_PAIR_FEED_SHIFT 58
+#define DS_PAIR_DIM_ALL 0       /**< dim field 0: the feed's total */
+
+/** 64-bit finaliser (murmur3 fmix64): cheap, and good in every bit. */
+static inline uint64_t
+ds_hash64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/** Identity of an IPv6 source in 32 bits (see the overview). */
+static inline uint32_t
+ds_hist_src6(const uint8_t a[16])
+{
+	uint64_t hi = 0, lo = 0;
+
+	for (int i = 0; i < 8; i++) {
+		hi = hi << 8 | a[i];
+		lo = lo << 8 | a[8 + i];
+	}
+	return (uint32_t)(ds_hash64(hi ^ ds_hash64(lo)) >> 32);
+}
+
+/**
+ * Insert a pair key with its hash @p h unless the sample excludes it or it is
+ * already present. The hash decides both the slot and the sample, so it must
+ * be the same on every worker for the same pair (see ds_minbuf_count()).
+ */
+static inline void
+ds_pairs_add(struct ds_minbuf *b, uint64_t key, uint64_t h)
+{
+	struct ds_pairs *p = &b->pairs;
+	uint32_t i = (uint32_t)h & p->mask;
+
+	if (h > p->keep_max)
+		return;
+	while (p->slots[i] != 0) {
+		if (p->slots[i] == key)
+			return;
+		i = (i + 1) & p->mask;
+	}
+	p->slots[i] = key;
+	p->log[p->n++] = key;
+	if (__builtin_expect(p->n >= p->max_n, 0))
+		ds_minbuf_sample_more(b);
+}
+
+static inline void
+ds_dense_inc(struct ds_dense *d, uint32_t v)
+{
+	d->count[v]++;
+	d->touched[v >> 12] |= 1ULL << ((v >> 6) & 63);
+}
+
+/**
+ * Id of the packet's SYN option layout in this buffer, adding it when new;
+ * l->cap (the `other` id) once the dictionary is full.
+ */
+uint32_t ds_layouts_id(struct ds_layouts *l, const struct ds_pkt *p);
+
+/** Hash standing for the `other` layout id in pair hashes. */
+#define DS_LAYOUT_OTHER_HASH 0x9e3779b97f4a7c15ULL
+
+/** Hash of the layout behind id @p id of a buffer (the `other` id included). */
+static inline uint64_t
+ds_layouts_hash(const struct ds_layouts *l, uint32_t id)
+{
+	return id < l->n ? l->by_id[id].hash : DS_LAYOUT_OTHER_HASH;
+}
+
+/**
+ * Count one decoded packet of feed @p feed into buffer @p b.
+ * @p wire_len is the frame length as received.
+ */
+static inline void
+ds_minbuf_count(struct ds_minbuf *b, uint32_t feed, const struct ds_pkt *p, uint32_t wire_len)
+{
+	struct ds_feed_hist *f = &b->feeds[feed];
+	uint32_t src = p->ip_version == 4 ? p->src4 : ds_hist_src6(p->src6);
+	uint64_t base = (uint64_t)feed << DS_PAIR_FEED_SHIFT | src;
+	uint64_t key;
+	uint32_t v;
+	enum ds_dim dim;
+
+#define DS_PAIR(d, val) \
+	(base | (uint64_t)((d) + 1) << DS_PAIR_DIM_SHIFT | (uint64_t)(val) << DS_PAIR_VALUE_SHIFT)
+
+	f->packets++;
+	f->bytes += wire_len;
+	f->proto_bytes[p->proto] += wire_len;
+	ds_dense_inc(&f->dims[DS_DIM_PROTO], p->proto);
+	ds_pairs_add(b, base, ds_hash64(base));
+	key = DS_PAIR(DS_DIM_PROTO, p->proto);
+	ds_pairs_add(b, key, ds_hash64(key));
+	if (!(p->flags & DS_PKT_F_L4))
+		return;
+
+	switch (p->proto) {
+	case 6:
+		ds_dense_inc(&f->dims[DS_DIM_TCP_DST_PORT], p->dport);
+		key = DS_PAIR(DS_DIM_TCP_DST_PORT, p->dport);
+		ds_pairs_add(b, key, ds_hash64(key));
+		if ((p->tcp_flags & (DS_TCP_SYN | DS_TCP_ACK)) != DS_TCP_SYN)
+			return;
+		ds_dense_inc(&f->dims[DS_DIM_TCP_SYN_WINDOW], p->window);
+		key = DS_PAIR(DS_DIM_TCP_SYN_WINDOW, p->window);
+		ds_pairs_add(b, key, ds_hash64(key));
+		/*
+		 * Layout ids are local to the buffer, so the pair's hash is
+		 * taken over the layout itself: the same (layout, source)
+		 * pair hashes alike on every worker and is sampled alike.
+		 */
+		v = ds_layouts_id(&b->layouts, p);
+		ds_dense_inc(&f->dims[DS_DIM_TCP_SYN_OPTIONS], v);
+		key = DS_PAIR(DS_DIM_TCP_SYN_OPTIONS, 0);
+		ds_pairs_add(b, key | (uint64_t)v << DS_PAIR_VALUE_SHIFT,
+			     ds_hash64(key ^ ds_layouts_hash(&b->layouts, v)));
+		return;
+	case 17:
+		dim = DS_DIM_UDP_DST_PORT;
+		v = p->dport;
+		break;
+	case 1:
+		dim = DS_DIM_ICMP;
+		v = (uint32_t)p->icmp_type << 8 | p->icmp_code;
+		break;
+	case 58:
+		dim = DS_DIM_ICMP6;
+		v = (uint32_t)p->icmp_type << 8 | p->icmp_code;
+		break;
+	default:
+		return;
+	}
+	ds_dense_inc(&f->dims[dim], v);
+	key = DS_PAIR(dim, v);
+	ds_pairs_add(b, key, ds_hash64(key));
+#undef DS_PAIR
+}
+
+/**
+ * Format a layout as its label: "MSS,NOP,WS,NOP,NOP,SACK", "none" when empty.
+ * @return the length written (snprintf semantics).
+ */
+int ds_layout_label(const struct ds_layout *l, char *buf, size_t len);
+
+struct ds_merge;
+
+/**
+ * Create the merger used by the control thread (its scratch space grows as
+ * needed; it is not used on the packet path).
+ * @return the merger, or NULL with errno EINVAL or ENOMEM.
+ */
+struct ds_merge *ds_merge_create(const struct ds_hist_limits *lim);
+
+/** Names the merge writes into a rollup. */
+struct ds_merge_names {
+	const char *sensor;
+	const char *const *feeds;       /**< [lim.n_feeds] */
+	const char *const *ports;       /**< [n_ports], for port.NAME.outside */
+	uint32_t n_ports;
+};
+
+/** Free a merger; NULL is a no-op. */
+void ds_merge_free(struct ds_merge *m);
+
+/**
+ * Merge the buffers of one minute (one per worker that saw the minute; n may
+ * be 0 for a minute nobody saw) into a new rollup. Packets, bytes and
+ * counters add up exactly; distinct sources are the union of the workers'
+ * pair sets. The buffers are only read.
+ *
+ * @return the rollup (caller frees with ds_rollup_free()), or NULL with
+ *         errno ENOMEM.
+ */
+struct ds_rollup *ds_merge_minute(struct ds_merge *m, struct ds_minbuf *const *bufs, uint32_t n,
+				  const struct ds_merge_names *names, int64_t minute);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DS_HIST_H */

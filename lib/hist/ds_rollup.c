@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Construction, labelling and freeing of struct ds_rollup. The merge in
+ * ds_hist.c fills rollups; the sinks only read them. Kept apart from the
+ * merge so that sink tests can build rollups by hand.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ds_rollup.h"
+
+static const char *const dim_names[DS_DIM_MAX] = {
+	[DS_DIM_PROTO] = "proto",
+	[DS_DIM_TCP_DST_PORT] = "tcp_dst_port",
+	[DS_DIM_UDP_DST_PORT] = "udp_dst_port",
+	[DS_DIM_ICMP] = "icmp",
+	[DS_DIM_ICMP6] = "icmp6",
+	[DS_DIM_TCP_SYN_WINDOW] = "tcp_syn_window",
+	[DS_DIM_TCP_SYN_OPTIONS] = "tcp_syn_options",
+};
+
+const char *
+ds_dim_name(enum ds_dim dim)
+{
+	if ((unsigned int)dim >= DS_DIM_MAX)
+		return "unknown";
+	return dim_names[dim];
+}
+
+struct ds_rollup *
+ds_rollup_create(const char *sensor, int64_t minute, uint32_t n_feeds,
+		 const char *const *feed_names)
+{
+	struct ds_rollup *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->minute = minute;
+	r->sensor = strdup(sensor);
+	r->feeds = calloc(n_feeds ? n_feeds : 1, sizeof(*r->feeds));
+	if (r->sensor == NULL || r->feeds == NULL)
+		goto fail;
+	r->n_feeds = n_feeds;
+	for (uint32_t i = 0; i < n_feeds; i++) {
+		r->feeds[i].name = strdup(feed_names[i]);
+		if (r->feeds[i].name == NULL)
+			goto fail;
+	}
+	return r;
+fail:
+	ds_rollup_free(r);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void
+ds_rollup_free(struct ds_rollup *r)
+{
+	if (r == NULL)
+		return;
+	for (uint32_t i = 0; r->feeds != NULL && i < r->n_feeds; i++) {
+		free(r->feeds[i].name);
+		for (int d = 0; d < DS_DIM_MAX; d++)
+			free(r->feeds[i].dims[d].entries);
+	}
+	for (uint32_t i = 0; i < r->n_layouts; i++)
+		free(r->layouts[i]);
+	free(r->layouts);
+	free(r->counters);
+	free(r->feeds);
+	free(r->sensor);
+	free(r);
+}
+
+int
+ds_rollup_dim_resize(struct ds_rollup_dim *d, uint32_t n)
+{
+	struct ds_rollup_entry *e = calloc(n ? n : 1, sizeof(*e));
+
+	if (e == NULL)
+		return -ENOMEM;
+	free(d->entries);
+	d->entries = e;
+	d->n = n;
+	return 0;
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	const struct ds_rollup_entry *x = a, *y = b;
+
+	if (x->packets != y->packets)
+		return x->packets > y->packets ? -1 : 1;
+	return (x->value > y->value) - (x->value < y->value);
+}
+
+void
+ds_rollup_dim_sort(struct ds_rollup_dim *d)
+{
+	if (d->n > 1)
+		qsort(d->entries, d->n, sizeof(d->entries[0]), entry_cmp);
+}
+
+int
+ds_rollup_layout_add(struct ds_rollup *r, const char *label)
+{
+	char **l = realloc(r->layouts, (r->n_layouts + 1) * sizeof(*l));
+
+	if (l == NULL)
+		return -ENOMEM;
+	r->layouts = l;
+	l[r->n_layouts] = strdup(label);
+	if (l[r->n_layouts] == NULL)
+		return -ENOMEM;
+	return (int)r->n_layouts++;
+}
+
+static struct ds_rollup_counter *
+counter_find(const struct ds_rollup *r, const char *name)
+{
+	for (uint32_t i = 0; i < r->n_counters; i++)
+		if (strcmp(r->counters[i].name, name) == 0)
+			return &r->counters[i];
+	return NULL;
+}
+
+int
+ds_rollup_counter_add(struct ds_rollup *r, const char *name, uint64_t value)
+{
+	struct ds_rollup_counter *c = counter_find(r, name);
+
+	if (c != NULL) {
+		c->value += value;
+		return 0;
+	}
+	if (r->n_counters == r->cap_counters) {
+		uint32_t cap = r->cap_counters ? r->cap_counters * 2 : 32;
+		c = realloc(r->counters, cap * sizeof(*c));
+		if (c == NULL)
+			return -ENOMEM;
+		r->counters = c;
+		r->cap_counters = cap;
+	}
+	c = &r->counters[r->n_counters++];
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->value = value;
+	return 0;
+}
+
+uint64_t
+ds_rollup_counter_get(const struct ds_rollup *r, const char *name)
+{
+	const struct ds_rollup_counter *c = counter_find(r, name);
+
+	return c != NULL ? c->value : 0;
+}
+
+int
+ds_rollup_label(const struct ds_rollup *r, enum ds_dim dim, uint32_t value, char *buf,
+		size_t len)
+{
+	if (value == DS_ROLLUP_OTHER)
+		return snprintf(buf, len, "other");
+	switch (dim) {
+	case DS_DIM_ICMP:
+	case DS_DIM_ICMP6:
+		return snprintf(buf, len, "%u/%u", value >> 8, value & 0xff);
+	case DS_DIM_TCP_SYN_OPTIONS:
+		if (value < r->n_layouts)
+			return snprintf(buf, len, "%s", r->layouts[value]);
+		return snprintf(buf, len, "layout%u", value);
+	default:
+		return snprintf(buf, len, "%u", value);
+	}
+}
+
+static void
+minute_tm(int64_t minute, struct tm *tm)
+{
+	time_t t = (time_t)(minute * 60);
+
+	gmtime_r(&t, tm);
+}
+
+void
+ds_minute_iso(int64_t minute, char *buf, size_t len)
+{
+	struct tm tm;
+
+	minute_tm(minute, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:00Z", &tm);
+}
+
+void
+ds_minute_key(int64_t minute, char *buf, size_t len)
+{
+	struct tm tm;
+
+	minute_tm(minute, &tm);
+	strftime(buf, len, "%Y%m%d%H%M", &tm);
+}

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * struct ds_rollup: one sealed minute of one sensor, merged over all workers,
+ * as the sinks receive it.
+ *
+ * A rollup is immutable once built and owns all of its memory, so it can sit
+ * in the Redis writer's queue for as long as Redis is away while the sensor
+ * goes on counting. Every sink gets the same rollup: the JSON-lines sink and
+ * Redis can never disagree about a minute.
+ *
+ *   ds_rollup
+ *    |- sensor, minute, partial, sources_sampling
+ *    |- feeds[]                     one per configured feed, always all of them
+ *    |   |- packets, bytes, sources
+ *    |   `- dims[DS_DIM_*]          (value -> packets, sources) sorted by packets
+ *    |- layouts[]                   labels of DS_DIM_TCP_SYN_OPTIONS values
+ *    `- counters[]                  sensor-wide counters of the minute
+ *
+ * Distinct sources ("sources") count distinct source addresses: per feed,
+ * and per value of each dimension. They are exact when sources_sampling is 0;
+ * when a worker's pair table overflowed they are estimated from a 1/2^k
+ * sample of (value, source) pairs, k = sources_sampling (see ds_hist.h).
+ */
+
+#ifndef DS_ROLLUP_H
+#define DS_ROLLUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The dimensions every feed-minute is histogrammed by. */
+enum ds_dim {
+	DS_DIM_PROTO = 0,        /**< IP protocol (IPv6: final next header); entries carry bytes */
+	DS_DIM_TCP_DST_PORT,     /**< every TCP packet with its header */
+	DS_DIM_UDP_DST_PORT,
+	DS_DIM_ICMP,             /**< ICMPv4, value type << 8 | code, label "type/code" */
+	DS_DIM_ICMP6,            /**< ICMPv6, value type << 8 | code, label "type/code" */
+	DS_DIM_TCP_SYN_WINDOW,   /**< window of SYNs without ACK */
+	DS_DIM_TCP_SYN_OPTIONS,  /**< option layout of SYNs without ACK, value indexes layouts[] */
+	DS_DIM_MAX
+};
+
+/** Value of the `other` bucket: values beyond a table's bound. Label "other". */
+#define DS_ROLLUP_OTHER UINT32_MAX
+
+struct ds_rollup_entry {
+	uint32_t value;
+	uint64_t packets;
+	uint64_t bytes;          /**< DS_DIM_PROTO only, else 0 */
+	uint64_t sources;        /**< distinct sources that sent this value */
+};
+
+struct ds_rollup_dim {
+	struct ds_rollup_entry *entries; /**< packets descending, then value ascending */
+	uint32_t n;
+};
+
+struct ds_rollup_feed {
+	char *name;
+	uint64_t packets;
+	uint64_t bytes;          /**< frame bytes as received (without FCS) */
+	uint64_t sources;
+	struct ds_rollup_dim dims[DS_DIM_MAX];
+};
+
+#define DS_COUNTER_NAME_MAX 128
+
+/** A sensor-wide counter of the minute, e.g. "outside" or "malformed.tcp_doff". */
+struct ds_rollup_counter {
+	char name[DS_COUNTER_NAME_MAX];
+	uint64_t value;
+};
+
+struct ds_rollup {
+	char *sensor;
+	int64_t minute;          /**< minutes since the Unix epoch, UTC */
+	bool partial;            /**< the sensor did not observe the whole minute */
+	uint8_t sources_sampling; /**< 0: sources exact; k: estimated from a 1/2^k sample */
+	uint32_t n_feeds;
+	struct ds_rollup_feed *feeds;
+	uint32_t n_layouts;
+	char **layouts;          /**< "MSS,NOP,WS,NOP,NOP,SACK"; "none" for a SYN without options */
+	uint32_t n_counters;
+	uint32_t cap_counters;
+	struct ds_rollup_counter *counters;
+};
+
+/** Stable name of a dimension ("tcp_dst_port"), used as JSON and Redis key part. */
+const char *ds_dim_name(enum ds_dim dim);
+
+/**
+ * Allocate an empty rollup with n_feeds feeds named from feed_names.
+ * @return the rollup, or NULL with errno ENOMEM.
+ */
+struct ds_rollup *ds_rollup_create(const char *sensor, int64_t minute, uint32_t n_feeds,
+				   const char *const *feed_names);
+
+/** Free a rollup and everything it owns; NULL is a no-op. */
+void ds_rollup_free(struct ds_rollup *r);
+
+/**
+ * Make room for n entries in a dimension (its entries become n zeroed
+ * entries). @return 0 or -ENOMEM.
+ */
+int ds_rollup_dim_resize(struct ds_rollup_dim *d, uint32_t n);
+
+/** Sort a dimension's entries: packets descending, then value ascending. */
+void ds_rollup_dim_sort(struct ds_rollup_dim *d);
+
+/** Append a layout label; @return its index, or -ENOMEM. */
+int ds_rollup_layout_add(struct ds_rollup *r, const char *label);
+
+/** Append (or add to, when the name exists) a counter. @return 0 or -ENOMEM. */
+int ds_rollup_counter_add(struct ds_rollup *r, const char *name, uint64_t value);
+
+/** A counter's value, 0 when absent. */
+uint64_t ds_rollup_counter_get(const struct ds_rollup *r, const char *name);
+
+/**
+ * Label of a value as the sinks print it: "23", "8/0", "MSS,NOP,WS", "other".
+ * @return the length written (snprintf semantics).
+ */
+int ds_rollup_label(const struct ds_rollup *r, enum ds_dim dim, uint32_t value, char *buf,
+		    size_t len);
+
+/** "2018-03-29T20:13:00Z" (buf at least 21 bytes). */
+void ds_minute_iso(int64_t minute, char *buf, size_t len);
+
+/** "201803292013", the minute as it appears in Redis keys (buf at least 13 bytes). */
+void ds_minute_key(int64_t minute, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DS_ROLLUP_H */

@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Live capture through DPDK's af_packet PMD on a veth pair.
+
+A network namespace holds a veth pair a <-> b with IPv6 off and no
+addresses, so the kernel sends nothing on it. darkscope runs inside the
+namespace on `net_af_packet0,iface=a` with the clock as time source and one
+feed of the generator's prefixes. The frames of a generated capture (5000
+packets, some VLAN/QinQ, some IPv6, ~1% to addresses outside the prefixes)
+are sent from b through an AF_PACKET socket at a modest pace; then the
+sensor gets SIGTERM.
+
+Expected, summed over the minutes the sensor wrote (wall-clock minutes, so
+only sums compare): packets == frames in the feed's prefixes, outside ==
+frames outside them, rx_packets == frames sent, and per protocol / TCP port
+/ UDP port the packets of tshark's dissection (tests/truth.py). The JSON
+lines and Redis must agree.
+"""
+
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dstest as d  # noqa: E402
+import truth  # noqa: E402
+
+PACKETS = 5000
+RATE = 2000             # frames per second: far below what af_packet drops at
+FEEDS = [("dark", d.GEN_PREFIXES)]
+
+
+def case_bad_arguments(checks, ns, server):
+    """An af_packet port on an interface that does not exist cannot start."""
+    cfg = d.config_text(server.sock, feeds=FEEDS, time_source="clock",
+                        ports=[("veth", "net_af_packet0,iface=nosuchif0")])
+    r = d.run_darkscope(cfg, [], timeout=60, netns=ns.name, quiet=True)
+    checks.ok(r.rc in (1, 2), "bad arguments: af_packet on a missing interface: exit code %s "
+              "in (1, 2)" % r.rc)
+
+
+def dim_packets(lines, dim):
+    """{label: packets} summed over minutes."""
+    out = {}
+    for ln in lines:
+        for label, e in (ln["dims"].get(dim) or {}).items():
+            out[label] = out.get(label, 0) + d._num(e["packets"])
+    return out
+
+
+def truth_dim_packets(tr, dim):
+    out = {}
+    for mm in tr["minutes"].values():
+        for label, e in mm[dim].items():
+            out[label] = out.get(label, 0) + e["packets"]
+    return out
+
+
+def main():
+    d.need_root_and_ip()
+    d.darkscope_bin()
+    d.gen_bin()
+    d.redis_server_bin()
+    tshark = d.tshark_bin()
+    checks = d.Checks()
+    work = d.tmpdir("live")
+
+    cap = d.run_gen(os.path.join(work, "live.pcap"), packets=PACKETS, duration="1m", seed=17)
+    tr = truth.analyze(cap, prefixes=d.GEN_PREFIXES, tshark=tshark)
+    t = tr["total"]
+    d.log("     tshark: %d frames, %d in the feed, %d outside, %d non-IP, malformed %s" % (
+        t["frames"], t["packets"], t["outside"], t["non_ip"], t["malformed_reasons"] or 0))
+
+    ns = d.NetNs().create()
+    try:
+        server = d.RedisServer("live").start()
+        case_bad_arguments(checks, ns, server)
+        jl = os.path.join(work, "live.jsonl")
+        rx0, _ = ns.link_stats(ns.a)
+        bg = d.start_live_sensor(ns, server.sock, FEEDS, jl)
+        sent = ns.send_pcap(ns.b, cap, RATE)
+        checks.eq("sender: frames sent", sent["sent"], t["frames"])
+        if sent["n_errors"]:
+            d.log("     sender errors: %s" % sent["errors"])
+        time.sleep(2)
+        rx1, _ = ns.link_stats(ns.a)
+        checks.eq("kernel: frames received on %s" % ns.a, rx1 - rx0, t["frames"])
+        bg.signal(signal.SIGTERM)
+        res = bg.wait(90)
+        checks.eq("SIGTERM: exit code", res.rc, 0)
+        if not os.path.exists(jl):
+            d.die("no JSON lines written; nothing to compare")
+        lines = d.read_jsonl(jl)
+        d.check_jsonl_shape(checks, "live", lines, ["dark"])
+        dark = [ln for ln in lines if ln["feed"] == "dark"]
+        d.log("     live: %d minutes written: %s" % (len(dark), [
+            "%s partial=%s packets=%s" % (ln["minute"][:16], ln["partial"], ln["packets"])
+            for ln in dark]))
+        checks.eq("live: packets summed over minutes vs frames to the feed's prefixes",
+                  d.sum_field(dark, "packets"), t["packets"])
+        checks.eq("live: bytes summed over minutes", d.sum_field(dark, "bytes"), t["bytes"])
+        checks.eq("live: counters outside summed vs frames outside the prefixes",
+                  d.sum_counter(lines, "outside"), t["outside"])
+        checks.eq("live: counters port.veth.outside summed",
+                  d.sum_counter(lines, "port.veth.outside"), t["outside"])
+        checks.eq("live: counters rx_packets summed vs frames sent",
+                  d.sum_counter(lines, "rx_packets"), sent["sent"])
+        checks.eq("live: counters non_ip summed", d.sum_counter(lines, "non_ip"), t["non_ip"])
+        checks.eq("live: counters malformed summed", d.sum_counter(lines, "malformed"),
+                  t["malformed"])
+        checks.eq("live: counters port.veth.imissed summed",
+                  d.sum_counter(lines, "port.veth.imissed"), 0)
+        for dim in ("proto", "tcp_dst_port", "udp_dst_port"):
+            got = dim_packets(dark, dim)
+            want = truth_dim_packets(tr, dim)
+            bad = sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k))
+            checks.ok(not bad, "live: %s packets per value summed over minutes: %d values, "
+                      "sum %d == %d, values differing %d %s" % (
+                          dim, len(want), sum(got.values()), sum(want.values()), len(bad),
+                          [(k, got.get(k), want.get(k)) for k in bad[:5]]))
+        checks.ok(dark and dark[-1]["partial"],
+                  "live: the minute in progress at SIGTERM is partial: %s" % (
+                      dark[-1]["partial"] if dark else None))
+        with server.client() as c:
+            rp = 0
+            for mk in d.redis_minutes(c, "dark"):
+                r = d.redis_feed_minute(c, "dark", mk)
+                rp += r["packets"] if r else 0
+            checks.eq("live: Redis packets summed over the minutes index", rp, t["packets"])
+            d.compare_json_redis(checks, "live", d.index_jsonl(lines), c, feeds=["dark"])
+        server.stop()
+    finally:
+        ns.delete()
+    return checks.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
