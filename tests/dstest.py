@@ -443,7 +443,7 @@ def config_text(redis_sock=None, feeds=None, ports=None, time_source="auto",
     """A small YAML configuration that runs on a laptop: no hugepages, auto lcores.
 
     feeds: list of (name, [prefixes]); default one feed 'all' of everything.
-    ports: list of (name, device) for live capture.
+    ports: list of (name, device) or (name, device, rx_queues) for live capture.
     redis_extra: dict of extra redis keys (queue_full, queue_minutes, ...).
     lcores: eal.lcores, e.g. an lcore map "0@0,1@1,2@1" for two workers on two CPUs.
     """
@@ -465,8 +465,10 @@ def config_text(redis_sock=None, feeds=None, ports=None, time_source="auto",
     ]
     if ports:
         lines.append("ports:")
-        for name, dev in ports:
-            lines.append("  - {name: %s, device: %s}" % (name, json.dumps(dev)))
+        for port in ports:
+            name, dev, queues = (tuple(port) + (1,))[:3]
+            lines.append("  - {name: %s, device: %s, rx_queues: %d}" % (
+                name, json.dumps(dev), queues))
     lines.append("feeds:")
     for name, prefixes in feeds:
         lines.append("  - {name: %s, prefixes: [%s]}" % (
@@ -921,15 +923,20 @@ class NetNs:
             self.created = False
 
 
-def start_live_sensor(ns, redis_sock, feeds, jsonl, timeout=30.0):
+def start_live_sensor(ns, redis_sock, feeds, jsonl, timeout=30.0, queues=1, lcores="auto"):
     """Start darkscope on the namespace's veth end a; wait until it listens.
+
+    queues > 1 opens that many af_packet sockets (qpairs, a PACKET_FANOUT
+    group) as that many receive queues of the port.
 
     The af_packet PMD opens its socket while EAL probes the port, before the
     workers poll, so after the socket appears we give the sensor a little
     longer; frames that arrive meanwhile wait in the socket's ring."""
-    cfg = config_text(redis_sock, feeds=feeds,
-                      ports=[("veth", "net_af_packet0,iface=%s" % ns.a)],
-                      time_source="clock")
+    dev = "net_af_packet0,iface=%s" % ns.a
+    if queues > 1:
+        dev += ",qpairs=%d" % queues
+    cfg = config_text(redis_sock, feeds=feeds, ports=[("veth", dev, queues)],
+                      time_source="clock", lcores=lcores)
     bg = Background(cfg, ["--jsonl", jsonl], netns=ns.name)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -9,6 +9,11 @@ packets, some VLAN/QinQ, some IPv6, ~1% to addresses outside the prefixes)
 are sent from b through an AF_PACKET socket at a modest pace; then the
 sensor gets SIGTERM.
 
+It runs twice: one receive queue polled by one worker, then two queues
+(af_packet qpairs=2, a PACKET_FANOUT group spreading flows like RSS) polled
+by two workers (an lcore map, so two workers fit on a two-CPU machine),
+whose minutes the control thread merges.
+
 Expected, summed over the minutes the sensor wrote (wall-clock minutes, so
 only sums compare): packets == frames in the feed's prefixes, outside ==
 frames outside them, rx_packets == frames sent, and per protocol / TCP port
@@ -56,6 +61,81 @@ def truth_dim_packets(tr, dim):
     return out
 
 
+def live_case(checks, ns, server, cap, tr, work, label, queues, lcores):
+    """Send the capture through the veth pair to a live sensor and compare."""
+    t = tr["total"]
+    jl = os.path.join(work, "%s.jsonl" % label.replace(" ", "-"))
+    with server.client() as c:
+        c.call("FLUSHALL")
+    rx0, _ = ns.link_stats(ns.a)
+    bg = d.start_live_sensor(ns, server.sock, FEEDS, jl, queues=queues, lcores=lcores)
+    sent = ns.send_pcap(ns.b, cap, RATE)
+    checks.eq("%s: sender: frames sent" % label, sent["sent"], t["frames"])
+    if sent["n_errors"]:
+        d.log("     sender errors: %s" % sent["errors"])
+    time.sleep(2)
+    rx1, _ = ns.link_stats(ns.a)
+    checks.eq("%s: kernel: frames received on %s" % (label, ns.a), rx1 - rx0, t["frames"])
+    bg.signal(signal.SIGTERM)
+    res = bg.wait(90)
+    checks.eq("%s: SIGTERM: exit code" % label, res.rc, 0)
+    if not os.path.exists(jl):
+        d.die("no JSON lines written; nothing to compare")
+    lines = d.read_jsonl(jl)
+    d.check_jsonl_shape(checks, label, lines, ["dark"])
+    dark = [ln for ln in lines if ln["feed"] == "dark"]
+    d.log("     %s: %d minutes written: %s" % (label, len(dark), [
+        "%s partial=%s packets=%s" % (ln["minute"][:16], ln["partial"], ln["packets"])
+        for ln in dark]))
+    checks.eq("%s: packets summed over minutes vs frames to the feed's prefixes" % label,
+              d.sum_field(dark, "packets"), t["packets"])
+    checks.eq("%s: bytes summed over minutes" % label, d.sum_field(dark, "bytes"), t["bytes"])
+    checks.eq("%s: counters outside summed vs frames outside the prefixes" % label,
+              d.sum_counter(lines, "outside"), t["outside"])
+    checks.eq("%s: counters port.veth.outside summed" % label,
+              d.sum_counter(lines, "port.veth.outside"), t["outside"])
+    checks.eq("%s: counters rx_packets summed vs frames sent" % label,
+              d.sum_counter(lines, "rx_packets"), sent["sent"])
+    checks.eq("%s: counters non_ip summed" % label, d.sum_counter(lines, "non_ip"), t["non_ip"])
+    checks.eq("%s: counters malformed summed" % label, d.sum_counter(lines, "malformed"),
+              t["malformed"])
+    checks.eq("%s: counters port.veth.imissed summed" % label,
+              d.sum_counter(lines, "port.veth.imissed"), 0)
+    if queues > 1:
+        # Both queues and both workers must have carried traffic, or the
+        # merge of two workers' minutes was not exercised.
+        per_q = [d.sum_counter(lines, "port.veth.q%d.rx_packets" % q) for q in range(queues)]
+        per_w = [v for k, v in sorted(d.counters_by_minute(lines).items())]
+        workers = {}
+        for ctr in per_w:
+            for k, v in ctr.items():
+                if k.startswith("worker.") and k.endswith(".packets"):
+                    workers[k] = workers.get(k, 0) + d._num(v)
+        checks.ok(all(per_q) and sum(per_q) == sent["sent"],
+                  "%s: frames per queue %s, all queues used, sum == %d" % (
+                      label, per_q, sent["sent"]))
+        checks.ok(len(workers) == queues and all(workers.values()),
+                  "%s: frames per worker %s" % (label, workers))
+    for dim in ("proto", "tcp_dst_port", "udp_dst_port"):
+        got = dim_packets(dark, dim)
+        want = truth_dim_packets(tr, dim)
+        bad = sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k))
+        checks.ok(not bad, "%s: %s packets per value summed over minutes: %d values, "
+                  "sum %d == %d, values differing %d %s" % (
+                      label, dim, len(want), sum(got.values()), sum(want.values()), len(bad),
+                      [(k, got.get(k), want.get(k)) for k in bad[:5]]))
+    checks.ok(dark and dark[-1]["partial"],
+              "%s: the minute in progress at SIGTERM is partial: %s" % (
+                  label, dark[-1]["partial"] if dark else None))
+    with server.client() as c:
+        rp = 0
+        for mk in d.redis_minutes(c, "dark"):
+            r = d.redis_feed_minute(c, "dark", mk)
+            rp += r["packets"] if r else 0
+        checks.eq("%s: Redis packets summed over the minutes index" % label, rp, t["packets"])
+        d.compare_json_redis(checks, label, d.index_jsonl(lines), c, feeds=["dark"])
+
+
 def main():
     d.need_root_and_ip()
     d.darkscope_bin()
@@ -75,59 +155,8 @@ def main():
     try:
         server = d.RedisServer("live").start()
         case_bad_arguments(checks, ns, server)
-        jl = os.path.join(work, "live.jsonl")
-        rx0, _ = ns.link_stats(ns.a)
-        bg = d.start_live_sensor(ns, server.sock, FEEDS, jl)
-        sent = ns.send_pcap(ns.b, cap, RATE)
-        checks.eq("sender: frames sent", sent["sent"], t["frames"])
-        if sent["n_errors"]:
-            d.log("     sender errors: %s" % sent["errors"])
-        time.sleep(2)
-        rx1, _ = ns.link_stats(ns.a)
-        checks.eq("kernel: frames received on %s" % ns.a, rx1 - rx0, t["frames"])
-        bg.signal(signal.SIGTERM)
-        res = bg.wait(90)
-        checks.eq("SIGTERM: exit code", res.rc, 0)
-        if not os.path.exists(jl):
-            d.die("no JSON lines written; nothing to compare")
-        lines = d.read_jsonl(jl)
-        d.check_jsonl_shape(checks, "live", lines, ["dark"])
-        dark = [ln for ln in lines if ln["feed"] == "dark"]
-        d.log("     live: %d minutes written: %s" % (len(dark), [
-            "%s partial=%s packets=%s" % (ln["minute"][:16], ln["partial"], ln["packets"])
-            for ln in dark]))
-        checks.eq("live: packets summed over minutes vs frames to the feed's prefixes",
-                  d.sum_field(dark, "packets"), t["packets"])
-        checks.eq("live: bytes summed over minutes", d.sum_field(dark, "bytes"), t["bytes"])
-        checks.eq("live: counters outside summed vs frames outside the prefixes",
-                  d.sum_counter(lines, "outside"), t["outside"])
-        checks.eq("live: counters port.veth.outside summed",
-                  d.sum_counter(lines, "port.veth.outside"), t["outside"])
-        checks.eq("live: counters rx_packets summed vs frames sent",
-                  d.sum_counter(lines, "rx_packets"), sent["sent"])
-        checks.eq("live: counters non_ip summed", d.sum_counter(lines, "non_ip"), t["non_ip"])
-        checks.eq("live: counters malformed summed", d.sum_counter(lines, "malformed"),
-                  t["malformed"])
-        checks.eq("live: counters port.veth.imissed summed",
-                  d.sum_counter(lines, "port.veth.imissed"), 0)
-        for dim in ("proto", "tcp_dst_port", "udp_dst_port"):
-            got = dim_packets(dark, dim)
-            want = truth_dim_packets(tr, dim)
-            bad = sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k))
-            checks.ok(not bad, "live: %s packets per value summed over minutes: %d values, "
-                      "sum %d == %d, values differing %d %s" % (
-                          dim, len(want), sum(got.values()), sum(want.values()), len(bad),
-                          [(k, got.get(k), want.get(k)) for k in bad[:5]]))
-        checks.ok(dark and dark[-1]["partial"],
-                  "live: the minute in progress at SIGTERM is partial: %s" % (
-                      dark[-1]["partial"] if dark else None))
-        with server.client() as c:
-            rp = 0
-            for mk in d.redis_minutes(c, "dark"):
-                r = d.redis_feed_minute(c, "dark", mk)
-                rp += r["packets"] if r else 0
-            checks.eq("live: Redis packets summed over the minutes index", rp, t["packets"])
-            d.compare_json_redis(checks, "live", d.index_jsonl(lines), c, feeds=["dark"])
+        live_case(checks, ns, server, cap, tr, work, "live", 1, "auto")
+        live_case(checks, ns, server, cap, tr, work, "live 2 queues", 2, "0@0,1@1,2@1")
         server.stop()
     finally:
         ns.delete()
