@@ -43,7 +43,7 @@ SENSOR = "test"
 KEY_PREFIX = "ds"
 
 DIMS = ("proto", "tcp_dst_port", "udp_dst_port", "icmp", "icmp6",
-        "tcp_syn_window", "tcp_syn_options")
+        "tcp_syn_window", "tcp_syn_options", "src_country", "src_asn", "src_home")
 
 MALFORMED_REASONS = (
     "eth_trunc", "vlan_trunc", "vlan_depth", "ipv4_trunc", "ipv4_version",

@@ -8,10 +8,14 @@
  * valid files, the complete error line ("FILE:LINE:COL: KEY: message") for the
  * broken ones, so a wrong line, column, key path or wording fails the case.
  * The expected messages are written by hand from the rules in docs/CONFIG.md;
- * none were pasted from the loader's output. The reference configuration
- * (argv[1]/config/darkscope.yaml) is loaded and checked against the values it
- * documents. Then the Redis URL override, the password lookup (environment
- * variable and file) and the prefix parser/formatter.
+ * none were pasted from the loader's output. The geo section names data files
+ * that must exist: its cases run in a temporary directory holding empty files
+ * of those names (existence is what the loader checks), with the
+ * configuration written next to them so that relative paths resolve there.
+ * The reference configuration (argv[1]/config/darkscope.yaml) is loaded and
+ * checked against the values it documents, and its commented-out geo.sources
+ * example is loaded too, made live. Then the Redis URL override, the password
+ * lookup (environment variable and file) and the prefix parser/formatter.
  *
  * Prints one line per case; exits 0 when all pass, 1 otherwise.
  */
@@ -23,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -223,6 +228,16 @@ static void check_redis_defaults(struct tcase *t, const struct ds_config_redis *
 	EXPECT_INT(t, r->drain_timeout_ms, 30000);
 }
 
+/* No geo section, or one without sources: geo off, AS countries, no home country. */
+static void check_geo_defaults(struct tcase *t, const struct ds_config_geo *g)
+{
+	EXPECT_INT(t, g->enabled, false);
+	EXPECT_INT(t, g->n_sources, 0);
+	EXPECT_INT(t, g->country_source, DS_GEO_COUNTRY_BY_ASN);
+	EXPECT_STR(t, g->home_country, "");
+	EXPECT_INT(t, g->derive_asn_country, true);
+}
+
 static void test_defaults(void)
 {
 	struct ds_config_error err;
@@ -274,6 +289,8 @@ static void test_defaults(void)
 	EXPECT_STR(&t, cfg->jsonl_path, "");
 	EXPECT_INT(&t, cfg->limits.source_pairs, 1048576);
 	EXPECT_INT(&t, cfg->limits.syn_option_layouts, 1024);
+	EXPECT_INT(&t, cfg->limits.src_asns, 16384);
+	check_geo_defaults(&t, &cfg->geo);
 	ds_config_free(cfg);
 	tc_end(&t);
 
@@ -396,7 +413,8 @@ static const char full_yaml[] =
 	"  path: /var/log/darkscope/minutes.jsonl\n"
 	"limits:\n"
 	"  source_pairs: 4096\n"
-	"  syn_option_layouts: 77\n";
+	"  syn_option_layouts: 77\n"
+	"  src_asns: 100\n";
 
 static void test_full(void)
 {
@@ -496,6 +514,7 @@ static void test_full(void)
 	EXPECT_STR(&t, cfg->jsonl_path, "/var/log/darkscope/minutes.jsonl");
 	EXPECT_INT(&t, cfg->limits.source_pairs, 4096);
 	EXPECT_INT(&t, cfg->limits.syn_option_layouts, 77);
+	EXPECT_INT(&t, cfg->limits.src_asns, 100);
 	ds_config_free(cfg);
 	tc_end(&t);
 }
@@ -540,6 +559,8 @@ static void chk_empty_sections(struct tcase *t, const struct ds_config *c)
 	EXPECT_STR(t, c->jsonl_path, "");
 	check_redis_defaults(t, &c->redis);
 	EXPECT_INT(t, c->limits.source_pairs, 1048576);
+	EXPECT_INT(t, c->limits.src_asns, 16384);
+	check_geo_defaults(t, &c->geo);
 }
 
 static void chk_durations(struct tcase *t, const struct ds_config *c)
@@ -600,6 +621,7 @@ static void chk_limits_bounds(struct tcase *t, const struct ds_config *c)
 {
 	EXPECT_INT(t, c->limits.source_pairs, 268435456);
 	EXPECT_INT(t, c->limits.syn_option_layouts, 65535);
+	EXPECT_INT(t, c->limits.src_asns, 1048576);
 }
 
 static void chk_explicit_auto(struct tcase *t, const struct ds_config *c)
@@ -633,7 +655,7 @@ static const struct {
 	  chk_lcore_map },
 	{ "quoted integer", "redis:\n  port: \"6390\"\n" F, chk_quoted_int },
 	{ "empty sections keep defaults",
-	  "sensor:\neal:\n  extra_args:\ncapture:\nports:\nredis:\njsonl:\nlimits:\n" F,
+	  "sensor:\neal:\n  extra_args:\ncapture:\nports:\nredis:\njsonl:\nlimits:\ngeo:\n" F,
 	  chk_empty_sections },
 	{ "durations: ms, bare seconds, d, zero",
 	  "redis:\n  connect_timeout: 1500ms\n  command_timeout: 600\n  retry_max: 1ms\n"
@@ -653,7 +675,8 @@ static const struct {
 	{ "null strings are empty",
 	  "redis:\n  username:\n  unix_socket: ~\njsonl:\n  path: null\n" F, chk_null_strings },
 	{ "limits at their maximum",
-	  "limits:\n  source_pairs: 268435456\n  syn_option_layouts: 65535\n" F,
+	  "limits:\n  source_pairs: 268435456\n  syn_option_layouts: 65535\n  src_asns: 1048576\n"
+	  F,
 	  chk_limits_bounds },
 	{ "explicit auto everywhere, other enums",
 	  "eal:\n  lcores: auto\n  main_lcore: auto\ncapture:\n  mbufs: auto\n"
@@ -789,7 +812,7 @@ static const char *gen_long_name(void)
 	return gen_buf;
 }
 
-#define ROOT_KEYS "sensor, eal, capture, ports, feeds, workers, redis, jsonl, limits"
+#define ROOT_KEYS "sensor, eal, capture, ports, feeds, workers, redis, jsonl, limits, geo"
 #define PORT_KEYS "name, device, rx_queues, rss, rx_descriptors, promiscuous"
 #define INT_PORT "redis.port: expected an integer 1-65535, got "
 #define DUR_CONNECT "redis.connect_timeout: expected a duration 1ms-60s such as \"2s\" or " \
@@ -838,6 +861,8 @@ static const struct {
 	  "1:8: redis: expected a mapping, got \"5\"" },
 	{ "mapping expected, got a list", "eal: [1]\n" F, NULL,
 	  "1:6: eal: expected a mapping, got a list" },
+	{ "geo is a list", "geo: [caida-pfx2as]\n" F, NULL,
+	  "1:6: geo: expected a mapping, got a list" },
 	{ "list expected, got a mapping", "feeds: {name: a}\n", NULL,
 	  "1:8: feeds: expected a list of 1-64 feeds, got a mapping" },
 	{ "scalar expected, got a list", "redis:\n  port: [1]\n" F, NULL,
@@ -887,6 +912,13 @@ static const struct {
 	  "2:17: limits.source_pairs: expected a power of two 1024-268435456, got \"536870912\"" },
 	{ "syn_option_layouts 0", "limits:\n  syn_option_layouts: 0\n" F, NULL,
 	  "2:23: limits.syn_option_layouts: expected an integer 1-65535, got \"0\"" },
+	{ "src_asns 0", "limits:\n  src_asns: 0\n" F, NULL,
+	  "2:13: limits.src_asns: expected an integer 1-1048576, got \"0\"" },
+	{ "src_asns too big", "limits:\n  src_asns: 1048577\n" F, NULL,
+	  "2:13: limits.src_asns: expected an integer 1-1048576, got \"1048577\"" },
+	{ "unknown key in limits", "limits:\n  asns: 10\n" F, NULL,
+	  "2:3: limits.asns: unknown key (expected one of: source_pairs, syn_option_layouts, "
+	  "src_asns)" },
 
 	/* booleans and enums */
 	{ "bool: maybe", "eal:\n  huge_pages: maybe\n" F, NULL,
@@ -1239,6 +1271,680 @@ static void test_file_errors(void)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* geo: the sources are files, so these cases run in a directory that holds them             */
+/* ------------------------------------------------------------------------------------------ */
+
+static char geo_dir[PATH_MAX];
+
+/*
+ * The files the geo cases name (the real data sets' names), each holding one
+ * line: the loader only checks that they can be opened. n00.csv-n16.csv feed
+ * the 16- and 17-source cases; latest.pfx2as.gz is a symlink to the RouteViews
+ * file, data/ a directory.
+ */
+static const char *const geo_files[] = {
+	"routeviews-pfx2as.gz", "asn-ipv4-num.csv", "asn-country-ipv4-num.csv",
+	"nro-delegated-stats", "GeoLite2-ASN-Blocks-IPv4.csv", "GeoLite2-Country-Blocks-IPv4.csv",
+	"GeoLite2-Country-Locations-en.csv", "data/asn-ipv4-num.csv",
+};
+#define GEO_N_NUMBERED 17
+
+static int write_file(const char *path, const char *text, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	bool ok;
+
+	if (fd < 0) {
+		perror(path);
+		return -1;
+	}
+	ok = write(fd, text, len) == (ssize_t)len;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* dir/name into out (PATH_MAX bytes); "" if it does not fit, which no case expects. */
+static void geo_file_path(char *out, const char *dir, const char *name)
+{
+	if (snprintf(out, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX)
+		out[0] = '\0';
+}
+
+static int geo_setup(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char path[PATH_MAX], name[16];
+	size_t len;
+	unsigned int i;
+
+	if (tmp == NULL || tmp[0] == '\0')
+		tmp = "/tmp";
+	/* "/tmp/" would give "/tmp//x", which the loader writes "/tmp/x": compare like to like. */
+	len = strlen(tmp);
+	while (len > 1 && tmp[len - 1] == '/')
+		len--;
+	snprintf(geo_dir, sizeof(geo_dir), "%.*s/ds_test_config_geo_XXXXXX", (int)len, tmp);
+	if (mkdtemp(geo_dir) == NULL) {
+		perror("mkdtemp");
+		return -1;
+	}
+	geo_file_path(path, geo_dir, "data");
+	if (mkdir(path, 0755) != 0)
+		return -1;
+	for (i = 0; i < sizeof(geo_files) / sizeof(geo_files[0]); i++) {
+		geo_file_path(path, geo_dir, geo_files[i]);
+		if (write_file(path, "x\n", 2) != 0)
+			return -1;
+	}
+	for (i = 0; i < GEO_N_NUMBERED; i++) {
+		snprintf(name, sizeof(name), "n%02u.csv", i);
+		geo_file_path(path, geo_dir, name);
+		if (write_file(path, "x\n", 2) != 0)
+			return -1;
+	}
+	geo_file_path(path, geo_dir, "latest.pfx2as.gz");
+	return symlink("routeviews-pfx2as.gz", path);
+}
+
+static void geo_teardown(void)
+{
+	char path[PATH_MAX], name[16];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(geo_files) / sizeof(geo_files[0]); i++) {
+		geo_file_path(path, geo_dir, geo_files[i]);
+		unlink(path);
+	}
+	for (i = 0; i < GEO_N_NUMBERED; i++) {
+		snprintf(name, sizeof(name), "n%02u.csv", i);
+		geo_file_path(path, geo_dir, name);
+		unlink(path);
+	}
+	geo_file_path(path, geo_dir, "latest.pfx2as.gz");
+	unlink(path);
+	geo_file_path(path, geo_dir, "data");
+	rmdir(path);
+	rmdir(geo_dir);
+}
+
+/* tmpl with every "$D" replaced by the geo directory. */
+static void geo_subst(const char *tmpl, char *out, size_t size)
+{
+	size_t o = 0, dlen = strlen(geo_dir);
+
+	while (*tmpl != '\0' && o + dlen + 1 < size) {
+		if (tmpl[0] == '$' && tmpl[1] == 'D') {
+			memcpy(out + o, geo_dir, dlen);
+			o += dlen;
+			tmpl += 2;
+		} else {
+			out[o++] = *tmpl++;
+		}
+	}
+	out[o] = '\0';
+}
+
+static char geo_yaml[1 << 16];
+
+/* Loads tmpl ("$D" substituted) from $D/c.yaml: relative paths resolve in $D. */
+static struct ds_config *load_geo(const char *tmpl, struct ds_config_error *err, int *err_no)
+{
+	struct ds_config *cfg;
+	char path[PATH_MAX];
+
+	geo_subst(tmpl, geo_yaml, sizeof(geo_yaml));
+	geo_file_path(path, geo_dir, "c.yaml");
+	if (write_file(path, geo_yaml, strlen(geo_yaml)) != 0) {
+		snprintf(err->msg, sizeof(err->msg), "cannot write %.300s", path);
+		*err_no = EIO;
+		return NULL;
+	}
+	errno = 0;
+	cfg = ds_config_load(path, err);
+	*err_no = errno;
+	unlink(path);
+	return cfg;
+}
+
+/* got is the geo directory followed by "/" and name. */
+static void expect_geo_path(struct tcase *t, const char *what, const char *got, const char *name)
+{
+	char want[PATH_MAX];
+
+	geo_file_path(want, geo_dir, name);
+	expect_str(t, what, got, want);
+}
+
+#define EXPECT_GEO_PATH(t, expr, name) expect_geo_path(t, #expr, (expr), (name))
+
+/* The feeds every geo snippet starts with, then "geo:" on line 4. */
+#define G F "geo:\n"
+
+static const char geo_full_yaml[] =
+	G
+	"  country_source: prefix\n"
+	"  home_country: JP\n"
+	"  derive_asn_country: false\n"
+	"  sources:\n"
+	"    - format: caida-pfx2as\n"                 /* line 9: absolute path */
+	"      path: $D/routeviews-pfx2as.gz\n"
+	"    - format: ip-location-db-asn\n"           /* line 11: relative */
+	"      path: asn-ipv4-num.csv\n"
+	"      provides: [prefix_asn]\n"
+	"    - format: ip-location-db-country\n"       /* line 14 */
+	"      path: ./asn-country-ipv4-num.csv\n"
+	"    - format: rir-delegated\n"                /* line 16 */
+	"      path: nro-delegated-stats\n"
+	"      provides: [asn_country]\n"
+	"    - format: maxmind-asn\n"                  /* line 19 */
+	"      path: GeoLite2-ASN-Blocks-IPv4.csv\n"
+	"    - {format: maxmind-country, path: GeoLite2-Country-Blocks-IPv4.csv,\n" /* line 21 */
+	"       locations: GeoLite2-Country-Locations-en.csv, provides: [prefix_country]}\n"
+	"limits:\n"
+	"  src_asns: 1048576\n";
+
+static void chk_geo_full(struct tcase *t, const struct ds_config *c)
+{
+	const struct ds_config_geo *g = &c->geo;
+	static const struct {
+		enum ds_geo_format format;
+		const char *file;
+		uint32_t provides;
+		uint32_t line;
+	} want[] = {
+		{ DS_GEO_CAIDA_PFX2AS, "routeviews-pfx2as.gz", DS_GEO_PREFIX_ASN, 9 },
+		{ DS_GEO_IPLOC_ASN, "asn-ipv4-num.csv", DS_GEO_PREFIX_ASN, 11 },
+		{ DS_GEO_IPLOC_COUNTRY, "asn-country-ipv4-num.csv", DS_GEO_PREFIX_COUNTRY, 14 },
+		{ DS_GEO_RIR_DELEGATED, "nro-delegated-stats", DS_GEO_ASN_COUNTRY, 16 },
+		{ DS_GEO_MAXMIND_ASN, "GeoLite2-ASN-Blocks-IPv4.csv", DS_GEO_PREFIX_ASN, 19 },
+		{ DS_GEO_MAXMIND_COUNTRY, "GeoLite2-Country-Blocks-IPv4.csv",
+		  DS_GEO_PREFIX_COUNTRY, 21 },
+	};
+	unsigned int i;
+
+	EXPECT_INT(t, g->enabled, true);
+	EXPECT_INT(t, g->country_source, DS_GEO_COUNTRY_BY_PREFIX);
+	EXPECT_STR(t, g->home_country, "JP");
+	EXPECT_INT(t, g->derive_asn_country, false);
+	EXPECT_INT(t, c->limits.src_asns, 1048576);
+	EXPECT_INT(t, g->n_sources, 6);
+	for (i = 0; i < 6 && i < g->n_sources; i++) {
+		EXPECT_INT(t, g->sources[i].format, want[i].format);
+		EXPECT_GEO_PATH(t, g->sources[i].path, want[i].file);
+		EXPECT_INT(t, g->sources[i].provides, want[i].provides);
+		EXPECT_INT(t, g->sources[i].line, want[i].line);
+		if (i < 5)
+			EXPECT_STR(t, g->sources[i].locations, "");
+	}
+	if (g->n_sources == 6)
+		EXPECT_GEO_PATH(t, g->sources[5].locations, "GeoLite2-Country-Locations-en.csv");
+}
+
+static void chk_geo_relative(struct tcase *t, const struct ds_config *c)
+{
+	const struct ds_config_geo *g = &c->geo;
+
+	EXPECT_INT(t, g->n_sources, 3);
+	if (g->n_sources != 3)
+		return;
+	EXPECT_GEO_PATH(t, g->sources[0].path, "data/asn-ipv4-num.csv");
+	/* ".." is left to the kernel: through a symlinked data/ it means something else. */
+	EXPECT_GEO_PATH(t, g->sources[1].path, "data/../asn-ipv4-num.csv");
+	/* A symlink is kept as written, not replaced by its target. */
+	EXPECT_GEO_PATH(t, g->sources[2].path, "latest.pfx2as.gz");
+	/* The defaults: all the format gives. */
+	EXPECT_INT(t, g->sources[0].provides, DS_GEO_PREFIX_COUNTRY | DS_GEO_ASN_COUNTRY);
+	EXPECT_INT(t, g->sources[1].provides, DS_GEO_PREFIX_ASN);
+	EXPECT_INT(t, g->sources[2].provides, DS_GEO_PREFIX_ASN);
+	EXPECT_INT(t, g->country_source, DS_GEO_COUNTRY_BY_ASN);
+	EXPECT_INT(t, g->derive_asn_country, true);
+}
+
+static void chk_geo_off(struct tcase *t, const struct ds_config *c)
+{
+	EXPECT_INT(t, c->geo.enabled, false);
+	EXPECT_INT(t, c->geo.n_sources, 0);
+	EXPECT_INT(t, c->geo.derive_asn_country, false);
+}
+
+static void chk_geo_countries_only(struct tcase *t, const struct ds_config *c)
+{
+	EXPECT_INT(t, c->geo.enabled, true);
+	EXPECT_INT(t, c->geo.n_sources, 1);
+	EXPECT_INT(t, c->geo.country_source, DS_GEO_COUNTRY_BY_PREFIX);
+	EXPECT_STR(t, c->geo.home_country, "DE");
+	EXPECT_INT(t, c->geo.sources[0].provides, DS_GEO_PREFIX_COUNTRY);
+}
+
+static void chk_geo_asn_country_only(struct tcase *t, const struct ds_config *c)
+{
+	EXPECT_STR(t, c->geo.home_country, "NO");
+	EXPECT_INT(t, c->geo.n_sources, 2);
+	EXPECT_INT(t, c->geo.sources[1].provides, DS_GEO_ASN_COUNTRY);
+}
+
+static void chk_geo_two_formats(struct tcase *t, const struct ds_config *c)
+{
+	EXPECT_INT(t, c->geo.n_sources, 2);
+	EXPECT_INT(t, c->geo.sources[0].format, DS_GEO_IPLOC_ASN);
+	EXPECT_INT(t, c->geo.sources[1].format, DS_GEO_CAIDA_PFX2AS);
+	EXPECT_GEO_PATH(t, c->geo.sources[1].path, "asn-ipv4-num.csv");
+}
+
+static void chk_geo_16(struct tcase *t, const struct ds_config *c)
+{
+	EXPECT_INT(t, c->geo.n_sources, 16);
+	if (c->geo.n_sources == 16) {
+		EXPECT_GEO_PATH(t, c->geo.sources[15].path, "n15.csv");
+		EXPECT_INT(t, c->geo.sources[15].line, 21);
+	}
+}
+
+/* n sources, one a line from line 6, each with its own file (n <= GEO_N_NUMBERED). */
+static const char *gen_geo_sources(unsigned int n)
+{
+	size_t o = (size_t)snprintf(gen_buf, sizeof(gen_buf), G "  sources:\n");
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		o += (size_t)snprintf(gen_buf + o, sizeof(gen_buf) - o,
+				      "    - {format: ip-location-db-asn, path: n%02u.csv}\n", i);
+	return gen_buf;
+}
+
+static const char *gen_16_geo_sources(void)
+{
+	return gen_geo_sources(16);
+}
+
+static const char *gen_17_geo_sources(void)
+{
+	return gen_geo_sources(17);
+}
+
+static const struct {
+	const char *name;
+	const char *yaml;
+	const char *(*gen)(void);
+	void (*check)(struct tcase *t, const struct ds_config *c);
+} geo_valid_cases[] = {
+	{ "every key, every format, absolute and relative paths", geo_full_yaml, NULL,
+	  chk_geo_full },
+	{ "relative paths: a subdirectory, . and //, .., a symlink",
+	  G "  sources:\n    - {format: rir-delegated, path: data//./asn-ipv4-num.csv}\n"
+	  "    - {format: ip-location-db-asn, path: data/../asn-ipv4-num.csv}\n"
+	  "    - {format: caida-pfx2as, path: latest.pfx2as.gz}\n", NULL, chk_geo_relative },
+	{ "no sources: geo off, other keys still read",
+	  G "  derive_asn_country: no\n  sources: []\n", NULL, chk_geo_off },
+	{ "countries only: no source provides prefix_asn",
+	  G "  country_source: prefix\n  home_country: DE\n  sources:\n"
+	  "    - {format: ip-location-db-country, path: asn-country-ipv4-num.csv}\n", NULL,
+	  chk_geo_countries_only },
+	{ "home_country with only asn_country data; NO is text, not false",
+	  G "  home_country: NO\n  sources:\n"
+	  "    - {format: caida-pfx2as, path: routeviews-pfx2as.gz}\n"
+	  "    - {format: rir-delegated, path: nro-delegated-stats, provides: [asn_country]}\n",
+	  NULL, chk_geo_asn_country_only },
+	{ "one file in two formats is not a duplicate",
+	  G "  sources:\n    - {format: ip-location-db-asn, path: asn-ipv4-num.csv}\n"
+	  "    - {format: caida-pfx2as, path: asn-ipv4-num.csv}\n", NULL, chk_geo_two_formats },
+	{ "16 sources", NULL, gen_16_geo_sources, chk_geo_16 },
+};
+
+#define GEO_KEYS "country_source, home_country, derive_asn_country, sources"
+#define GEO_FORMATS "caida-pfx2as, ip-location-db-asn, ip-location-db-country, rir-delegated, " \
+		    "maxmind-asn or maxmind-country"
+#define CC_SYNTAX "expected a country code of two upper-case letters A-Z such as \"JP\", got "
+/* Line 5: "    - format: caida-pfx2as", line 6 its path: the RouteViews file. */
+#define CAIDA "  sources:\n    - format: caida-pfx2as\n      path: routeviews-pfx2as.gz\n"
+#define RIR "  sources:\n    - format: rir-delegated\n      path: nro-delegated-stats\n"
+
+/* want is the message after "$D/c.yaml:"; "$D" stands for the geo directory in both. */
+static const struct {
+	const char *name;
+	const char *yaml;
+	const char *(*gen)(void);
+	const char *want;
+} geo_error_cases[] = {
+	/* keys */
+	{ "unknown key in geo", G "  country: JP\n", NULL,
+	  "5:3: geo.country: unknown key (expected one of: " GEO_KEYS ")" },
+	{ "unknown key in a source", G "  sources:\n    - format: caida-pfx2as\n      file: x\n",
+	  NULL, "7:7: geo.sources[0].file: unknown key (expected one of: format, path, "
+	  "locations, provides)" },
+	{ "sources is not a list", G "  sources: caida-pfx2as\n", NULL,
+	  "5:12: geo.sources: expected a list of at most 16 sources, got \"caida-pfx2as\"" },
+	{ "17 sources", NULL, gen_17_geo_sources,
+	  "22:7: geo.sources: expected a list of at most 16 sources, got 17 entries" },
+
+	/* format */
+	{ "bad format name", G "  sources:\n    - format: pfx2as\n      path: x\n", NULL,
+	  "6:15: geo.sources[0].format: expected " GEO_FORMATS ", got \"pfx2as\"" },
+	{ "format names are case-sensitive", G "  sources:\n    - {format: MaxMind-ASN, path: x}\n",
+	  NULL, "6:16: geo.sources[0].format: expected " GEO_FORMATS ", got \"MaxMind-ASN\"" },
+	{ "missing format", G "  sources:\n    - path: asn-ipv4-num.csv\n", NULL,
+	  "6:7: geo.sources[0]: missing key 'format'" },
+
+	/* path */
+	{ "missing path", G "  sources:\n    - format: caida-pfx2as\n", NULL,
+	  "6:7: geo.sources[0]: missing key 'path'" },
+	{ "path: no such file (absolute)", G CAIDA "    - format: ip-location-db-asn\n"
+	  "      path: /nonexistent/asn-ipv4-num.csv\n", NULL,
+	  "9:13: geo.sources[1].path: cannot read \"/nonexistent/asn-ipv4-num.csv\": No such "
+	  "file or directory" },
+	{ "path: no such file (relative, named resolved)",
+	  G "  sources:\n    - format: caida-pfx2as\n      path: geo/rv2.pfx2as.gz\n", NULL,
+	  "7:13: geo.sources[0].path: cannot read \"$D/geo/rv2.pfx2as.gz\": No such file or "
+	  "directory" },
+	{ "path: a directory", G "  sources:\n    - format: caida-pfx2as\n      path: data/\n",
+	  NULL, "7:13: geo.sources[0].path: cannot read \"$D/data\": Is a directory" },
+	{ "path: empty", G "  sources:\n    - format: caida-pfx2as\n      path: \"\"\n", NULL,
+	  "7:13: geo.sources[0].path: expected the path of a data file, got \"\"" },
+	{ "path: nothing", G "  sources:\n    - format: caida-pfx2as\n      path:\n", NULL,
+	  "7:12: geo.sources[0].path: expected the path of a data file, got nothing" },
+	{ "path: a list", G "  sources:\n    - format: caida-pfx2as\n      path: [a, b]\n", NULL,
+	  "7:13: geo.sources[0].path: expected a string of at most 4095 bytes without control "
+	  "characters, got a list" },
+	{ "duplicate source, same spelling", G CAIDA "    - format: caida-pfx2as\n"
+	  "      path: routeviews-pfx2as.gz\n", NULL,
+	  "9:13: geo.sources[1].path: duplicate source: caida-pfx2as "
+	  "\"routeviews-pfx2as.gz\" (first at geo.sources[0], line 6)" },
+	{ "duplicate source, absolute path and a symlink",
+	  G "  sources:\n    - {format: caida-pfx2as, path: $D/routeviews-pfx2as.gz}\n"
+	  "    - {format: ip-location-db-asn, path: asn-ipv4-num.csv}\n"
+	  "    - {format: caida-pfx2as, path: ./latest.pfx2as.gz}\n", NULL,
+	  "8:36: geo.sources[2].path: duplicate source: caida-pfx2as \"./latest.pfx2as.gz\" "
+	  "(first at geo.sources[0], line 6)" },
+
+	/* locations */
+	{ "locations on a non-maxmind format", G "  sources:\n    - format: maxmind-asn\n"
+	  "      path: GeoLite2-ASN-Blocks-IPv4.csv\n"
+	  "      locations: GeoLite2-Country-Locations-en.csv\n", NULL,
+	  "8:18: geo.sources[0].locations: only maxmind-country takes a locations file (this "
+	  "source is maxmind-asn)" },
+	{ "maxmind-country without locations", G "  sources:\n    - format: maxmind-country\n"
+	  "      path: GeoLite2-Country-Blocks-IPv4.csv\n", NULL,
+	  "6:7: geo.sources[0]: missing key 'locations' (maxmind-country needs its "
+	  "Country-Locations CSV)" },
+	{ "maxmind-country: locations missing", G "  sources:\n    - format: maxmind-country\n"
+	  "      path: GeoLite2-Country-Blocks-IPv4.csv\n"
+	  "      locations: GeoLite2-Country-Locations-ja.csv\n", NULL,
+	  "8:18: geo.sources[0].locations: cannot read \"$D/GeoLite2-Country-Locations-ja.csv\": "
+	  "No such file or directory" },
+	{ "maxmind-country: locations empty", G "  sources:\n    - format: maxmind-country\n"
+	  "      path: GeoLite2-Country-Blocks-IPv4.csv\n      locations:\n", NULL,
+	  "8:17: geo.sources[0].locations: expected the path of a data file, got nothing" },
+
+	/* provides */
+	{ "provides what the format cannot give", G CAIDA
+	  "      provides: [prefix_asn, prefix_country]\n", NULL,
+	  "8:30: geo.sources[0].provides[1]: expected prefix_asn (what caida-pfx2as provides), "
+	  "got \"prefix_country\"" },
+	{ "rir-delegated does not provide prefix_asn", G RIR "      provides: [prefix_asn]\n",
+	  NULL, "8:18: geo.sources[0].provides[0]: expected prefix_country or asn_country (what "
+	  "rir-delegated provides), got \"prefix_asn\"" },
+	{ "provides: unknown kind", G RIR "      provides: [asn]\n", NULL,
+	  "8:18: geo.sources[0].provides[0]: expected prefix_asn, prefix_country or asn_country, "
+	  "got \"asn\"" },
+	{ "provides: listed twice", G RIR "      provides: [asn_country, asn_country]\n", NULL,
+	  "8:31: geo.sources[0].provides[1]: asn_country is listed twice" },
+	{ "provides: empty list", G RIR "      provides: []\n", NULL,
+	  "8:17: geo.sources[0].provides: expected a list of 1-3 kinds of data, got an empty "
+	  "list" },
+	{ "provides: a word, not a list", G RIR "      provides: asn_country\n", NULL,
+	  "8:17: geo.sources[0].provides: expected a list of 1-3 kinds of data, got "
+	  "\"asn_country\"" },
+
+	/* country_source, home_country, derive_asn_country */
+	{ "country_source: unknown", G "  country_source: registry\n", NULL,
+	  "5:19: geo.country_source: expected asn or prefix, got \"registry\"" },
+	{ "country_source prefix without prefix_country data", G "  country_source: prefix\n"
+	  "  sources:\n    - {format: caida-pfx2as, path: routeviews-pfx2as.gz}\n"
+	  "    - {format: rir-delegated, path: nro-delegated-stats, provides: [asn_country]}\n",
+	  NULL, "5:19: geo.country_source: prefix needs a source that provides prefix_country "
+	  "(none of geo.sources does)" },
+	{ "country_source prefix without sources", G "  country_source: prefix\n", NULL,
+	  "5:19: geo.country_source: prefix needs a source that provides prefix_country "
+	  "(none of geo.sources does)" },
+	{ "home_country lower-case", G "  home_country: jp\n", NULL,
+	  "5:17: geo.home_country: " CC_SYNTAX "\"jp\"" },
+	{ "home_country with a lower-case second letter", G "  home_country: Jp\n", NULL,
+	  "5:17: geo.home_country: " CC_SYNTAX "\"Jp\"" },
+	{ "home_country of three letters", G "  home_country: JPN\n", NULL,
+	  "5:17: geo.home_country: " CC_SYNTAX "\"JPN\"" },
+	{ "home_country a number", G "  home_country: 81\n", NULL,
+	  "5:17: geo.home_country: " CC_SYNTAX "\"81\"" },
+	{ "home_country without country data", G "  home_country: JP\n" CAIDA, NULL,
+	  "5:17: geo.home_country: \"JP\" needs a source that provides prefix_country or "
+	  "asn_country (none of geo.sources does)" },
+	{ "derive_asn_country: not a bool", G "  derive_asn_country: maybe\n", NULL,
+	  "5:23: geo.derive_asn_country: expected true or false, got \"maybe\"" },
+};
+
+static void test_geo(void)
+{
+	static const char rel_yaml[] =
+		G "  sources:\n    - {format: ip-location-db-asn, path: data/asn-ipv4-num.csv}\n";
+	char want[DS_CONFIG_ERR_MAX + PATH_MAX], tmpl[DS_CONFIG_ERR_MAX + 64];
+	char cwd[PATH_MAX], here[PATH_MAX], path[PATH_MAX];
+	struct ds_config_error err;
+	struct ds_config *cfg;
+	unsigned int i;
+	struct tcase t;
+	int e;
+
+	tc_start(&t, "geo", "set up the data directory");
+	if (geo_setup() != 0) {
+		tc_fail(&t, "cannot create %s and its files", geo_dir);
+		tc_end(&t);
+		geo_teardown();
+		return;
+	}
+	tc_end(&t);
+
+	for (i = 0; i < sizeof(geo_valid_cases) / sizeof(geo_valid_cases[0]); i++) {
+		tc_start(&t, "geo", geo_valid_cases[i].name);
+		cfg = load_geo(geo_valid_cases[i].gen != NULL ? geo_valid_cases[i].gen() :
+			       geo_valid_cases[i].yaml, &err, &e);
+		if (cfg == NULL)
+			tc_fail(&t, "load failed: %s", err.msg);
+		else
+			geo_valid_cases[i].check(&t, cfg);
+		ds_config_free(cfg);
+		tc_end(&t);
+	}
+
+	for (i = 0; i < sizeof(geo_error_cases) / sizeof(geo_error_cases[0]); i++) {
+		tc_start(&t, "geo_errors", geo_error_cases[i].name);
+		cfg = load_geo(geo_error_cases[i].gen != NULL ? geo_error_cases[i].gen() :
+			       geo_error_cases[i].yaml, &err, &e);
+		if (cfg != NULL) {
+			tc_fail(&t, "loaded, expected an error");
+			ds_config_free(cfg);
+		} else {
+			snprintf(tmpl, sizeof(tmpl), "$D/c.yaml:%s", geo_error_cases[i].want);
+			geo_subst(tmpl, want, sizeof(want));
+			EXPECT_STR(&t, err.msg, want);
+			EXPECT_INT(&t, e, EINVAL);
+		}
+		tc_end(&t);
+	}
+
+	/*
+	 * A configuration named by a relative path: its directory is taken from
+	 * the current one, and the stored path is absolute all the same.
+	 */
+	tc_start(&t, "geo", "configuration given by a relative path");
+	if (getcwd(cwd, sizeof(cwd)) == NULL || chdir(geo_dir) != 0 ||
+	    getcwd(here, sizeof(here)) == NULL) {
+		tc_fail(&t, "cannot change to %s", geo_dir);
+	} else {
+		geo_file_path(path, geo_dir, "c.yaml");
+		if (write_file(path, rel_yaml, strlen(rel_yaml)) != 0)
+			tc_fail(&t, "cannot write %s", path);
+		cfg = ds_config_load("./c.yaml", &err);
+		if (cfg == NULL) {
+			tc_fail(&t, "load failed: %s", err.msg);
+		} else {
+			geo_file_path(want, here, "data/asn-ipv4-num.csv");
+			EXPECT_STR(&t, cfg->geo.sources[0].path, want);
+			EXPECT_STR(&t, cfg->path, "./c.yaml");
+		}
+		ds_config_free(cfg);
+		unlink(path);
+		if (chdir(cwd) != 0)
+			tc_fail(&t, "cannot change back to %s", cwd);
+	}
+	tc_end(&t);
+
+	/* root opens any file: there the case cannot fail, so it is not run. */
+	if (geteuid() == 0) {
+		printf("skip geo: path: unreadable (running as root)\n");
+	} else {
+		tc_start(&t, "geo", "path: unreadable");
+		geo_file_path(path, geo_dir, "n00.csv");
+		if (chmod(path, 0) != 0)
+			tc_fail(&t, "cannot chmod %s", path);
+		cfg = load_geo(G "  sources:\n    - {format: caida-pfx2as, path: n00.csv}\n", &err,
+			       &e);
+		if (cfg != NULL) {
+			tc_fail(&t, "loaded, expected an error");
+			ds_config_free(cfg);
+		} else {
+			geo_subst("$D/c.yaml:6:36: geo.sources[0].path: cannot read "
+				  "\"$D/n00.csv\": Permission denied", want, sizeof(want));
+			EXPECT_STR(&t, err.msg, want);
+		}
+		tc_end(&t);
+	}
+	geo_teardown();
+}
+
+/*
+ * The commented-out geo.sources example of the reference file, made live as
+ * an operator would: the block from "  # sources:" loses its "# " (with
+ * maxmind, the nested "# - ..." entries lose theirs too), and
+ * /var/lib/darkscope/geo/ becomes the geo test directory, where every file
+ * the example names is created.
+ */
+static struct ds_config *load_reference_example(const char *source_root, bool maxmind,
+						struct ds_config_error *err, char (*made)[64],
+						unsigned int *n_made)
+{
+	static const char var_dir[] = "/var/lib/darkscope/geo/";
+	static char yaml[1 << 14];
+	char path[PATH_MAX], line[512];
+	size_t o = (size_t)snprintf(yaml, sizeof(yaml), G);
+	bool in = false;
+	FILE *f;
+	int e;
+
+	snprintf(path, sizeof(path), "%s/config/darkscope.yaml", source_root);
+	f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err->msg, sizeof(err->msg), "cannot open %.300s", path);
+		return NULL;
+	}
+	while (fgets(line, sizeof(line), f) != NULL && o + sizeof(line) < sizeof(yaml)) {
+		const char *var;
+		char text[sizeof(line)], *nl;
+
+		/* "  # x" -> "  x"; with maxmind, "  #   # - x" -> "    - x". */
+		if (!in) {
+			in = strcmp(line, "  # sources:\n") == 0;
+			snprintf(text, sizeof(text), "  %s", line + 4);
+		} else if (strncmp(line, "  #   ", 6) != 0) {
+			break;
+		} else if (maxmind && (strncmp(line, "  #   # - ", 10) == 0 ||
+				       strncmp(line, "  #   #   ", 10) == 0)) {
+			snprintf(text, sizeof(text), "    %s", line + 8);
+		} else {
+			snprintf(text, sizeof(text), "  %s", line + 4);
+		}
+		if (!in)
+			continue;
+		var = strstr(text, var_dir);
+		if (var == NULL) {
+			o += (size_t)snprintf(yaml + o, sizeof(yaml) - o, "%s", text);
+			continue;
+		}
+		/* "path: /var/lib/darkscope/geo/x" -> "path: $D/x", and $D/x is created. */
+		o += (size_t)snprintf(yaml + o, sizeof(yaml) - o, "%.*s$D/%s", (int)(var - text),
+				      text, var + strlen(var_dir));
+		nl = strchr(text, '\n');
+		if (nl != NULL)
+			*nl = '\0';
+		var += strlen(var_dir);
+		if (*n_made < 16) {
+			snprintf(made[*n_made], sizeof(made[0]), "%s", var);
+			geo_file_path(path, geo_dir, made[(*n_made)++]);
+			write_file(path, "x\n", 2);
+		}
+	}
+	fclose(f);
+	return load_geo(yaml, err, &e);
+}
+
+static void test_reference_geo_example(const char *source_root)
+{
+	char made[16][64], path[PATH_MAX];
+	struct ds_config_error err;
+	struct ds_config *cfg;
+	unsigned int i, n_made = 0;
+	struct tcase t;
+
+	tc_start(&t, "reference", "the geo.sources example loads once uncommented");
+	if (geo_setup() != 0)
+		tc_fail(&t, "cannot create %s and its files", geo_dir);
+	cfg = load_reference_example(source_root, false, &err, made, &n_made);
+	if (cfg == NULL) {
+		tc_fail(&t, "load failed: %s", err.msg);
+	} else {
+		const struct ds_config_geo *g = &cfg->geo;
+
+		EXPECT_INT(&t, g->enabled, true);
+		EXPECT_INT(&t, g->n_sources, 4);
+		if (g->n_sources == 4) {
+			EXPECT_INT(&t, g->sources[0].format, DS_GEO_CAIDA_PFX2AS);
+			EXPECT_GEO_PATH(&t, g->sources[0].path, "routeviews-pfx2as.gz");
+			EXPECT_INT(&t, g->sources[1].format, DS_GEO_IPLOC_ASN);
+			EXPECT_GEO_PATH(&t, g->sources[1].path, "asn-ipv4-num.csv");
+			EXPECT_INT(&t, g->sources[2].format, DS_GEO_RIR_DELEGATED);
+			EXPECT_INT(&t, g->sources[2].provides,
+				   DS_GEO_PREFIX_COUNTRY | DS_GEO_ASN_COUNTRY);
+			EXPECT_INT(&t, g->sources[3].format, DS_GEO_IPLOC_COUNTRY);
+			EXPECT_GEO_PATH(&t, g->sources[3].path, "asn-country-ipv4-num.csv");
+		}
+	}
+	ds_config_free(cfg);
+	tc_end(&t);
+
+	tc_start(&t, "reference", "the geo.sources example with its MaxMind entries");
+	cfg = load_reference_example(source_root, true, &err, made, &n_made);
+	if (cfg == NULL) {
+		tc_fail(&t, "load failed: %s", err.msg);
+	} else {
+		const struct ds_config_geo *g = &cfg->geo;
+
+		EXPECT_INT(&t, g->n_sources, 6);
+		if (g->n_sources == 6) {
+			EXPECT_INT(&t, g->sources[4].format, DS_GEO_MAXMIND_ASN);
+			EXPECT_INT(&t, g->sources[5].format, DS_GEO_MAXMIND_COUNTRY);
+			EXPECT_GEO_PATH(&t, g->sources[5].locations,
+					"GeoLite2-Country-Locations-en.csv");
+		}
+	}
+	ds_config_free(cfg);
+	tc_end(&t);
+
+	for (i = 0; i < n_made; i++) {
+		geo_file_path(path, geo_dir, made[i]);
+		unlink(path);
+	}
+	geo_teardown();
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* The reference configuration                                                                */
 /* ------------------------------------------------------------------------------------------ */
 
@@ -1300,8 +2006,13 @@ static void test_reference(const char *source_root)
 	EXPECT_STR(&t, cfg->jsonl_path, "");
 	EXPECT_INT(&t, cfg->limits.source_pairs, 1048576);
 	EXPECT_INT(&t, cfg->limits.syn_option_layouts, 1024);
+	EXPECT_INT(&t, cfg->limits.src_asns, 16384);
+	/* sources: [] is active (the example files do not exist here): geo off. */
+	check_geo_defaults(&t, &cfg->geo);
 	ds_config_free(cfg);
 	tc_end(&t);
+
+	test_reference_geo_example(source_root);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1615,6 +2326,7 @@ int main(int argc, char **argv)
 	test_valid();
 	test_errors();
 	test_file_errors();
+	test_geo();
 	test_reference(argv[1]);
 	test_redis_url();
 	test_redis_password();

@@ -43,7 +43,7 @@ rnd(void)
 static struct ds_hist_limits
 limits(uint32_t feeds, uint32_t pairs, uint32_t layouts)
 {
-	return (struct ds_hist_limits){feeds, pairs, layouts};
+	return (struct ds_hist_limits){feeds, pairs, layouts, 64};
 }
 
 /* A decoded TCP packet, as ds_decode() would produce it. */
@@ -120,6 +120,8 @@ test_bad_arguments(void)
 		limits(1, 512, 16),             /* too small */
 		limits(1, 1024, 0),             /* no layouts */
 		limits(1, 1024, 65536),         /* too many layouts */
+		{1, 1024, 16, 0},               /* no AS */
+		{1, 1024, 16, 1 << 20},         /* too many ASes for the pair key */
 	};
 
 	printf("bad arguments\n");
@@ -152,25 +154,25 @@ test_one_worker_exact(void)
 	ds_minbuf_reset(b, 100);
 	/* Three SYNs to 23 from two sources, one SYN-ACK to 23 (not a SYN). */
 	p = tcp(0x01020304, 9, 23, DS_TCP_SYN, 5656, NULL, 0);
-	ds_minbuf_count(b, 0, &p, 60);
-	ds_minbuf_count(b, 0, &p, 60);
+	ds_minbuf_count(b, 0, &p, 60, NULL);
+	ds_minbuf_count(b, 0, &p, 60, NULL);
 	p = tcp(0x01020305, 9, 23, DS_TCP_SYN, 5656, linux_opts, 5);
-	ds_minbuf_count(b, 0, &p, 74);
+	ds_minbuf_count(b, 0, &p, 74, NULL);
 	p = tcp(0x01020306, 9, 23, DS_TCP_SYN | DS_TCP_ACK, 1000, win_opts, 6);
-	ds_minbuf_count(b, 0, &p, 66);
+	ds_minbuf_count(b, 0, &p, 66, NULL);
 	p = udp(0x01020304, 53);
-	ds_minbuf_count(b, 0, &p, 80);
+	ds_minbuf_count(b, 0, &p, 80, NULL);
 	p = icmp(0x0a000001, 8, 0, false);
-	ds_minbuf_count(b, 0, &p, 98);
+	ds_minbuf_count(b, 0, &p, 98, NULL);
 	p = icmp(0x0a000001, 128, 0, true);
-	ds_minbuf_count(b, 0, &p, 118);
+	ds_minbuf_count(b, 0, &p, 118, NULL);
 	/* A later fragment: counted by protocol only. */
 	p = tcp(0x01020307, 9, 80, DS_TCP_SYN, 1, NULL, 0);
 	p.flags = DS_PKT_F_FRAG | DS_PKT_F_FRAG_LATER;
-	ds_minbuf_count(b, 0, &p, 1500);
+	ds_minbuf_count(b, 0, &p, 1500, NULL);
 	/* Feed 1 sees one packet. */
 	p = tcp(0x01020304, 9, 22, DS_TCP_SYN, 1024, win_opts, 6);
-	ds_minbuf_count(b, 1, &p, 60);
+	ds_minbuf_count(b, 1, &p, 60, NULL);
 	b->ctr.rx_packets = 10;
 	b->ctr.outside[1] = 1;
 	b->ctr.malformed[DS_DECODE_TCP_DOFF] = 2;
@@ -268,7 +270,7 @@ test_merge_equals_reference(uint32_t n_workers, uint32_t n_packets, uint32_t n_s
 		uint16_t port = (uint16_t)(rnd() % 3 ? rnd() % 40 : rnd());
 		struct ds_pkt p = tcp(src, 1, port, DS_TCP_SYN | DS_TCP_ACK, 1, NULL, 0);
 
-		ds_minbuf_count(b[rnd() % n_workers], feed, &p, 60);
+		ds_minbuf_count(b[rnd() % n_workers], feed, &p, 60, NULL);
 		pkts[feed][port]++;
 		feed_pkts[feed]++;
 		t[nt++] = (struct tuple){feed, 0, 0, src};
@@ -338,7 +340,7 @@ test_layout_bound(void)
 			uint8_t kinds[2] = {2, (uint8_t)(30 + k + 5 * w)};
 			struct ds_pkt p = tcp(0x0c000000u + k, 1, 23, DS_TCP_SYN, 1, kinds, 2);
 
-			ds_minbuf_count(b[w], 0, &p, 60);
+			ds_minbuf_count(b[w], 0, &p, 60, NULL);
 		}
 	}
 	CHECK(b[0]->layouts.n == 4, "worker dictionary holds %u", b[0]->layouts.n);
@@ -378,8 +380,8 @@ test_sampling(void)
 	for (uint32_t i = 0; i < n; i++) {
 		struct ds_pkt p = tcp(0x10000000u + i * 7919u, 1, 23, DS_TCP_SYN, 1, NULL, 0);
 
-		ds_minbuf_count(b[0], 0, &p, 60);
-		ds_minbuf_count(b[1], 0, &p, 60);
+		ds_minbuf_count(b[0], 0, &p, 60, NULL);
+		ds_minbuf_count(b[1], 0, &p, 60, NULL);
 	}
 	CHECK(b[0]->pairs.n < b[0]->pairs.max_n, "bounded: %u pairs", b[0]->pairs.n);
 	CHECK(b[0]->pairs.level > 0, "sampling level %u", b[0]->pairs.level);
@@ -403,7 +405,7 @@ test_sampling(void)
 	for (uint32_t i = 0; i < 100; i++) {
 		struct ds_pkt p = tcp(0x20000000u + i, 1, 23, DS_TCP_SYN, 1, NULL, 0);
 
-		ds_minbuf_count(b[0], 0, &p, 60);
+		ds_minbuf_count(b[0], 0, &p, 60, NULL);
 	}
 	r = ds_merge_minute(m, b, 1, &names, 2);
 	CHECK(r != NULL && r->sources_sampling == 0 && r->feeds[0].sources == 100 &&
@@ -433,7 +435,7 @@ test_reset(void)
 			struct ds_pkt p = tcp(0x30000000u + i, 1, (uint16_t)i, DS_TCP_SYN,
 					      (uint16_t)i, kinds, 1);
 
-			ds_minbuf_count(b, 0, &p, 60);
+			ds_minbuf_count(b, 0, &p, 60, NULL);
 		}
 		ds_minbuf_reset(b, 2);
 		r = ds_merge_minute(m, &b, 1, &names, 2);
@@ -451,6 +453,87 @@ test_reset(void)
 			}
 	}
 	ds_minbuf_free(b);
+	ds_merge_free(m);
+}
+
+static void
+test_geo_dims(void)
+{
+	struct ds_hist_limits lim = {1, 4096, 16, 4};
+	struct ds_minbuf *b[2] = {ds_minbuf_create(&lim), ds_minbuf_create(&lim)};
+	struct ds_merge *m = ds_merge_create(&lim);
+	struct ds_rollup *r;
+	const struct ds_rollup_entry *e;
+	uint64_t listed = 0;
+	char label[32];
+
+	printf("source country, AS and home: counted, bounded, united across workers\n");
+	ds_minbuf_reset(b[0], 1);
+	ds_minbuf_reset(b[1], 1);
+	/*
+	 * Worker 0: ASes 100..105 (6 > bound 4), worker 1: 103..108. Source i
+	 * is in AS 100 + i % 9, country JP when the AS is even, else US.
+	 */
+	for (int w = 0; w < 2; w++) {
+		for (uint32_t i = 0; i < 6; i++) {
+			uint32_t asn = 100 + 3 * (uint32_t)w + i;
+			struct ds_src_geo g = {asn, (uint16_t)ds_cc_index(asn % 2 ? "US" : "JP"),
+					       asn % 2 ? DS_HOME_OVERSEAS : DS_HOME_DOMESTIC};
+			struct ds_pkt p = tcp(0x40000000u + asn, 1, 23, DS_TCP_SYN, 1, NULL, 0);
+
+			ds_minbuf_count(b[w], 0, &p, 60, &g);
+		}
+	}
+	{
+		/* A bogon source, and one without a home country configured. */
+		struct ds_src_geo g = {DS_ASN_BOGON, DS_CC_BOGON, DS_HOME_UNKNOWN};
+		struct ds_src_geo nohome = {DS_ASN_UNROUTED, DS_CC_UNROUTED, DS_HOME_MAX};
+		struct ds_pkt p = tcp(0x0a000001, 1, 23, DS_TCP_SYN, 1, NULL, 0);
+
+		ds_minbuf_count(b[0], 0, &p, 60, &g);
+		p.src4 = 0x0b000001;
+		ds_minbuf_count(b[0], 0, &p, 60, &nohome);
+	}
+	CHECK(b[0]->asns.n == 4, "worker dictionary holds %u ASes", b[0]->asns.n);
+	r = ds_merge_minute(m, b, 2, &names, 1);
+	CHECK(r != NULL, "merge");
+	if (r == NULL)
+		goto out;
+	/* Sources 103..105 were seen by both workers: counted once. */
+	CHECK(r->feeds[0].sources == 9 + 2, "sources %" PRIu64, r->feeds[0].sources);
+	e = find(r, 0, DS_DIM_SRC_COUNTRY, (uint32_t)ds_cc_index("JP"));
+	CHECK(e != NULL && e->packets == 6 && e->sources == 5, "JP: even ASes 100..108");
+	e = find(r, 0, DS_DIM_SRC_COUNTRY, (uint32_t)ds_cc_index("US"));
+	CHECK(e != NULL && e->packets == 6 && e->sources == 4, "US: odd ASes 101..107");
+	e = find(r, 0, DS_DIM_SRC_COUNTRY, DS_CC_BOGON);
+	CHECK(e != NULL && e->packets == 1, "bogon country");
+	ds_rollup_label(r, DS_DIM_SRC_COUNTRY, DS_CC_UNROUTED, label, sizeof(label));
+	CHECK(strcmp(label, "unrouted") == 0, "unrouted label %s", label);
+	/* Sinks measure a label first, snprintf-style, with no buffer. */
+	CHECK(ds_rollup_label(r, DS_DIM_SRC_COUNTRY, (uint32_t)ds_cc_index("JP"), NULL, 0) == 2 &&
+	      ds_rollup_label(r, DS_DIM_SRC_ASN, 4713, NULL, 0) == 4 &&
+	      ds_rollup_label(r, DS_DIM_SRC_HOME, DS_HOME_OVERSEAS, NULL, 0) == 8,
+	      "label lengths measured without a buffer");
+	e = find(r, 0, DS_DIM_SRC_HOME, DS_HOME_DOMESTIC);
+	CHECK(e != NULL && e->packets == 6 && e->sources == 5, "domestic");
+	e = find(r, 0, DS_DIM_SRC_HOME, DS_HOME_UNKNOWN);
+	CHECK(e != NULL && e->packets == 1, "home unknown: the bogon only, not the unset one");
+	/* ASes: at most 4 named, the rest `other`; nothing lost. */
+	CHECK(r->feeds[0].dims[DS_DIM_SRC_ASN].n == 5, "4 ASes + other: %u",
+	      r->feeds[0].dims[DS_DIM_SRC_ASN].n);
+	for (uint32_t i = 0; i < r->feeds[0].dims[DS_DIM_SRC_ASN].n; i++)
+		listed += r->feeds[0].dims[DS_DIM_SRC_ASN].entries[i].packets;
+	CHECK(listed == 14, "AS packets listed %" PRIu64, listed);
+	e = find(r, 0, DS_DIM_SRC_ASN, 100);
+	CHECK(e != NULL && e->packets == 1 && e->sources == 1, "AS100 named");
+	ds_rollup_label(r, DS_DIM_SRC_ASN, DS_ASN_BOGON, label, sizeof(label));
+	CHECK(strcmp(label, "bogon") == 0, "bogon AS label %s", label);
+	ds_rollup_label(r, DS_DIM_SRC_ASN, 4713, label, sizeof(label));
+	CHECK(strcmp(label, "4713") == 0, "AS label %s", label);
+	ds_rollup_free(r);
+out:
+	ds_minbuf_free(b[0]);
+	ds_minbuf_free(b[1]);
 	ds_merge_free(m);
 }
 
@@ -490,6 +573,7 @@ main(void)
 	test_layout_bound();
 	test_sampling();
 	test_reset();
+	test_geo_dims();
 	test_labels();
 	printf("%s (%d failure%s)\n", failures ? "FAIL" : "PASS", failures,
 	       failures == 1 ? "" : "s");

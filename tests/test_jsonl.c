@@ -72,12 +72,21 @@ build_full(void)
 		const struct val win[] = { { 5840, 4, 0, 2 }, { 65535, 1, 0, 1 } };
 		const struct val opt[] = { { (uint32_t)none, 3, 0, 2 }, { (uint32_t)mss, 1, 0, 1 },
 					   { DS_ROLLUP_OTHER, 1, 0, 1 } };
+		const struct val cc[] = { { (uint32_t)ds_cc_index("JP"), 9, 0, 4 },
+					  { DS_CC_BOGON, 4, 0, 1 }, { DS_CC_UNROUTED, 2, 0, 1 } };
+		const struct val as[] = { { 4713, 9, 0, 4 }, { DS_ASN_BOGON, 4, 0, 1 },
+					  { DS_ROLLUP_OTHER, 1, 0, 1 }, { DS_ASN_UNROUTED, 1, 0, 1 } };
+		const struct val home[] = { { DS_HOME_DOMESTIC, 9, 0, 4 },
+					    { DS_HOME_UNKNOWN, 6, 0, 2 } };
 
 		if (set_dim(&f->dims[DS_DIM_PROTO], proto, 3) < 0 ||
 		    set_dim(&f->dims[DS_DIM_TCP_DST_PORT], tcp, 3) < 0 ||
 		    set_dim(&f->dims[DS_DIM_ICMP], icmp, 1) < 0 ||
 		    set_dim(&f->dims[DS_DIM_TCP_SYN_WINDOW], win, 2) < 0 ||
-		    set_dim(&f->dims[DS_DIM_TCP_SYN_OPTIONS], opt, 3) < 0)
+		    set_dim(&f->dims[DS_DIM_TCP_SYN_OPTIONS], opt, 3) < 0 ||
+		    set_dim(&f->dims[DS_DIM_SRC_COUNTRY], cc, 3) < 0 ||
+		    set_dim(&f->dims[DS_DIM_SRC_ASN], as, 4) < 0 ||
+		    set_dim(&f->dims[DS_DIM_SRC_HOME], home, 2) < 0)
 			goto fail;
 	}
 	if (ds_rollup_counter_add(r, "rx_packets", 20) < 0 ||
@@ -108,13 +117,23 @@ static const char expected_full[] =
 	"\"65535\": {\"packets\": 1, \"sources\": 1}}, "
 	"\"tcp_syn_options\": {\"none\": {\"packets\": 3, \"sources\": 2}, "
 	"\"MSS,NOP,WS,NOP,NOP,SACK\": {\"packets\": 1, \"sources\": 1}, "
-	"\"other\": {\"packets\": 1, \"sources\": 1}}}, "
+	"\"other\": {\"packets\": 1, \"sources\": 1}}, "
+	"\"src_country\": {\"JP\": {\"packets\": 9, \"sources\": 4}, "
+	"\"bogon\": {\"packets\": 4, \"sources\": 1}, "
+	"\"unrouted\": {\"packets\": 2, \"sources\": 1}}, "
+	"\"src_asn\": {\"4713\": {\"packets\": 9, \"sources\": 4}, "
+	"\"bogon\": {\"packets\": 4, \"sources\": 1}, "
+	"\"unrouted\": {\"packets\": 1, \"sources\": 1}, "
+	"\"other\": {\"packets\": 1, \"sources\": 1}}, "
+	"\"src_home\": {\"domestic\": {\"packets\": 9, \"sources\": 4}, "
+	"\"unknown\": {\"packets\": 6, \"sources\": 2}}}, "
 	"\"counters\": {\"rx_packets\": 20, \"outside\": 5, \"malformed.tcp_doff\": 0, "
 	"\"worker.3.cycles\": 18446744073709551615}}\n"
 	"{\"sensor\": \"tokyo-1\", \"feed\": \"quiet\", \"minute\": \"2018-03-29T20:13:00Z\", "
 	"\"partial\": false, \"sources_sampling\": 0, \"packets\": 0, \"bytes\": 0, "
 	"\"sources\": 0, \"dims\": {\"proto\": {}, \"tcp_dst_port\": {}, \"udp_dst_port\": {}, "
-	"\"icmp\": {}, \"icmp6\": {}, \"tcp_syn_window\": {}, \"tcp_syn_options\": {}}, "
+	"\"icmp\": {}, \"icmp6\": {}, \"tcp_syn_window\": {}, \"tcp_syn_options\": {}, "
+	"\"src_country\": {}, \"src_asn\": {}, \"src_home\": {}}, "
 	"\"counters\": {\"rx_packets\": 20, \"outside\": 5, \"malformed.tcp_doff\": 0, "
 	"\"worker.3.cycles\": 18446744073709551615}}\n";
 
@@ -149,7 +168,8 @@ static const char expected_escaped[] =
 	"\"tcp_dst_port\": {}, \"udp_dst_port\": {\"53\": {\"packets\": 2, \"sources\": 2}}, "
 	"\"icmp\": {}, \"icmp6\": {\"128/0\": {\"packets\": 7, \"sources\": 5}, "
 	"\"135/0\": {\"packets\": 7, \"sources\": 1}}, \"tcp_syn_window\": {}, "
-	"\"tcp_syn_options\": {}}, \"counters\": {}}\n";
+	"\"tcp_syn_options\": {}, \"src_country\": {}, \"src_asn\": {}, \"src_home\": {}}, "
+	"\"counters\": {}}\n";
 
 static struct ds_rollup *
 build_no_feeds(void)

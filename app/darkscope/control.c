@@ -57,6 +57,7 @@ struct control {
 };
 
 volatile sig_atomic_t ds_signalled;
+volatile sig_atomic_t ds_reload_requested;
 
 static int64_t
 clock_minute(void)
@@ -375,6 +376,11 @@ ds_control_run(struct ds_app *app)
 				fputc('\n', stderr);
 			DS_LOG(NOTICE, "stopping: the open minute is written as partial\n");
 		}
+		if (ds_reload_requested) {
+			ds_reload_requested = 0;
+			ds_geo_reload(app);
+		}
+		ds_geo_reclaim(app, false);
 		/* Read `done` before sealing so the last buffers are seen. */
 		done = all_done(app);
 		rc = seal_ready(&c);
@@ -477,6 +483,9 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "packets", packets);
 	rte_tel_data_add_dict_u64(d, "minutes_sealed", app->minutes_sealed);
 	rte_tel_data_add_dict_u64(d, "workers", app->n_workers);
+	rte_tel_data_add_dict_u64(d, "geo_generation", app->geo_generation);
+	rte_tel_data_add_dict_u64(d, "geo_reloads", app->geo_reloads);
+	rte_tel_data_add_dict_u64(d, "geo_reload_failures", app->geo_reload_failures);
 	if (app->redis != NULL) {
 		struct ds_redis_writer_stats ws;
 
@@ -508,6 +517,19 @@ tel_workers(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* /darkscope/reload: the same as SIGHUP; the control thread does the work. */
+static int
+tel_reload(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	extern volatile sig_atomic_t ds_reload_requested;
+
+	(void)cmd;
+	(void)params;
+	ds_reload_requested = 1;
+	rte_tel_data_string(d, "reload requested");
+	return 0;
+}
+
 void
 ds_telemetry_register(struct ds_app *app)
 {
@@ -516,4 +538,7 @@ ds_telemetry_register(struct ds_app *app)
 				   "darkscope totals: packets, minutes sealed, Redis writer. No parameters");
 	rte_telemetry_register_cmd("/darkscope/workers", tel_workers,
 				   "Per-worker packets and busy cycles. No parameters");
+	rte_telemetry_register_cmd("/darkscope/reload", tel_reload,
+				   "Reload the geo data from the configuration file, like SIGHUP. "
+				   "No parameters");
 }

@@ -51,8 +51,11 @@
 
 #include "ds_config.h"
 #include "ds_feed.h"
+#include "ds_geo_table.h"
 #include "ds_hist.h"
 #include "ds_redis.h"
+
+struct rte_rcu_qsbr;
 
 extern int ds_logtype;
 #define DS_LOG(level, ...) \
@@ -112,6 +115,15 @@ struct ds_worker {
 	_Atomic uint32_t rxq_done;      /**< sequential: queues read to the end */
 };
 
+#define DS_MAX_RETIRED 4
+
+/** A geo table swapped out, freed once every worker has passed `token`. */
+struct ds_retired {
+	struct ds_geo_table *table;
+	uint64_t token;
+	uint32_t generation;
+};
+
 struct ds_app {
 	struct ds_config *cfg;
 	bool replay;
@@ -127,6 +139,15 @@ struct ds_app {
 	uint32_t n_workers;
 
 	struct ds_feed_table *feeds;
+
+	/* Geo: workers load the pointer once per burst (see geo.c). */
+	struct ds_geo_table *_Atomic geo;
+	struct rte_rcu_qsbr *qsbr;      /**< one thread id per worker (its idx) */
+	struct ds_retired retired[DS_MAX_RETIRED];
+	uint32_t n_retired;
+	uint32_t geo_generation;
+	uint64_t geo_reloads;
+	uint64_t geo_reload_failures;
 	int ts_offset;                  /**< mbuf timestamp dynfield, -1 none */
 	uint64_t ts_flag;
 
@@ -149,6 +170,13 @@ struct ds_app {
 
 /* worker.c */
 int ds_worker_main(void *arg);
+
+/* geo.c */
+int ds_geo_build(const struct ds_config_geo *g, uint32_t generation, struct ds_geo_table **out,
+		 char *err, size_t len);
+int ds_geo_rcu_init(struct ds_app *app);
+void ds_geo_reload(struct ds_app *app);
+void ds_geo_reclaim(struct ds_app *app, bool wait);
 
 /* control.c */
 int ds_control_run(struct ds_app *app);

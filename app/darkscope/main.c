@@ -46,6 +46,7 @@ RTE_LOG_REGISTER_DEFAULT(ds_logtype, INFO);
 #define MAX_EAL_ARGS 256
 
 extern volatile sig_atomic_t ds_signalled;
+extern volatile sig_atomic_t ds_reload_requested;
 
 static struct ds_app app;
 
@@ -379,6 +380,7 @@ setup_workers(void)
 		.n_feeds = cfg->n_feeds,
 		.source_pairs = cfg->limits.source_pairs,
 		.syn_option_layouts = cfg->limits.syn_option_layouts,
+		.src_asns = cfg->limits.src_asns,
 	};
 	unsigned int lcores[RTE_MAX_LCORE], n_lcores = 0, lc;
 	uint32_t k = 0;
@@ -498,8 +500,10 @@ setup_sinks(const struct cli *cli)
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	ds_signalled = 1;
+	if (sig == SIGHUP)
+		ds_reload_requested = 1;
+	else
+		ds_signalled = 1;
 }
 
 static int
@@ -560,6 +564,18 @@ main(int argc, char **argv)
 	rc = rte_eal_init(ea.argc, ea.argv);
 	if (rc < 0)
 		rte_exit(EXIT_FAILURE, "EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+	{
+		struct ds_geo_table *geo;
+		char err[DS_GEO_ERR_MAX + 64];
+
+		/* A geo file that does not load is a configuration error. */
+		if (ds_geo_build(&app.cfg->geo, 0, &geo, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			rte_eal_cleanup();
+			return EXIT_CONFIG;
+		}
+		atomic_store(&app.geo, geo);
+	}
 
 	if (setup_ports(&cli) < 0)
 		rte_exit(EXIT_FAILURE, "port set-up failed\n");
@@ -568,10 +584,13 @@ main(int argc, char **argv)
 		rte_exit(EXIT_FAILURE, "feed tables: %s\n", rte_strerror(rte_errno));
 	if (setup_workers() < 0)
 		rte_exit(EXIT_FAILURE, "cannot allocate worker state\n");
+	if (ds_geo_rcu_init(&app) < 0)
+		rte_exit(EXIT_FAILURE, "cannot allocate the RCU state\n");
 	app.merge = ds_merge_create(&(struct ds_hist_limits){
 		.n_feeds = app.cfg->n_feeds,
 		.source_pairs = app.cfg->limits.source_pairs,
 		.syn_option_layouts = app.cfg->limits.syn_option_layouts,
+		.src_asns = app.cfg->limits.src_asns,
 	});
 	if (app.merge == NULL)
 		rte_exit(EXIT_FAILURE, "cannot allocate the merger\n");
@@ -581,6 +600,7 @@ main(int argc, char **argv)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	atomic_store(&app.clock_minute, (int64_t)time(NULL) / 60);
 	app.start_minute = atomic_load(&app.clock_minute);
 	DS_LOG(INFO, "sensor %s: %u feed(s), %u port(s), %u worker(s), minutes from %s\n",
@@ -619,6 +639,9 @@ main(int argc, char **argv)
 		rte_free(app.workers[i]);
 	}
 	ds_merge_free(app.merge);
+	ds_geo_reclaim(&app, true);
+	ds_geo_table_free(atomic_load(&app.geo));
+	rte_free(app.qsbr);
 	ds_feed_table_free(app.feeds);
 	ds_ports_close(&app);
 	rte_eal_cleanup();

@@ -13,6 +13,7 @@
  */
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_ethdev.h>
@@ -26,6 +27,61 @@
 
 static struct rte_mempool *pool;
 
+/* Records in a pcap file (0 when it cannot be read): headers only, seeking over data. */
+static uint64_t
+pcap_records(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t h[16];
+	uint64_t n = 0;
+	bool swap;
+
+	if (f == NULL || fread(h, 1, 24, f) != 24) {
+		if (f != NULL)
+			fclose(f);
+		return 0;
+	}
+	swap = h[0] == 0xa1 || h[0] == 0x4d;    /* big-endian magic */
+	while (fread(h, 1, 16, f) == 16) {
+		uint32_t cap = swap ? (uint32_t)h[8] << 24 | h[9] << 16 | h[10] << 8 | h[11] :
+				      (uint32_t)h[11] << 24 | h[10] << 16 | h[9] << 8 | h[8];
+
+		if (fseek(f, cap, SEEK_CUR) != 0)
+			break;
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * net_pcap with infinite_rx=1 keeps every packet of its capture in an mbuf
+ * for the whole run: count them, so the pool holds them and still feeds the
+ * other queues.
+ */
+static uint64_t
+infinite_rx_mbufs(const char *device)
+{
+	const char *p = device;
+	uint64_t n = 0;
+
+	if (strncmp(device, "net_pcap", 8) != 0 || strstr(device, "infinite_rx=1") == NULL)
+		return 0;
+	while ((p = strstr(p, "rx_pcap=")) != NULL) {
+		char path[PATH_MAX];
+		size_t len;
+
+		p += 8;
+		len = strcspn(p, ",");
+		if (len < sizeof(path)) {
+			memcpy(path, p, len);
+			path[len] = '\0';
+			n += pcap_records(path);
+		}
+	}
+	return n;
+}
+
 /* Enough mbufs to fill every descriptor, plus what lcore caches and bursts hold. */
 static uint32_t
 pool_size(const struct ds_app *app)
@@ -38,6 +94,8 @@ pool_size(const struct ds_app *app)
 		uint16_t desc = app->replay ? 1024 : app->cfg->ports[p].rx_descriptors;
 
 		n += (uint64_t)app->ports[p].rx_queues * desc + 1024; /* + tx ring */
+		if (!app->replay)
+			n += infinite_rx_mbufs(app->cfg->ports[p].device);
 	}
 	n += (uint64_t)rte_lcore_count() * (MBUF_CACHE + DS_MAX_BURST);
 	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;

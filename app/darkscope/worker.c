@@ -22,6 +22,7 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
 
 #include "ds_app.h"
 #include "ds_decode.h"
@@ -114,16 +115,48 @@ packet_minute(struct wstate *ws, const struct rte_mbuf *m)
 	return false;
 }
 
+/*
+ * AS and country of the sources of the packets that belong to a feed: one
+ * bulk LPM lookup for the IPv4 ones.
+ */
+static void
+lookup_sources(const struct ds_geo_table *geo, const struct ds_pkt *pk, const uint8_t *res,
+	       const uint32_t *feed, uint16_t n, struct ds_src_geo *sg)
+{
+	uint32_t src4[DS_MAX_BURST];
+	uint64_t hops[DS_MAX_BURST];
+	struct ds_src_geo sg4[DS_MAX_BURST];
+	uint16_t idx4[DS_MAX_BURST];
+	uint16_t n4 = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		if (res[i] != DS_DECODE_OK || feed[i] == DS_FEED_NONE)
+			continue;
+		if (pk[i].ip_version == 4) {
+			src4[n4] = pk[i].src4;
+			idx4[n4++] = i;
+		} else {
+			ds_geo_lookup6(geo, pk[i].src6, &sg[i]);
+		}
+	}
+	if (n4 == 0)
+		return;
+	ds_geo_lookup4_bulk(geo, src4, hops, sg4, n4);
+	for (uint16_t k = 0; k < n4; k++)
+		sg[idx4[k]] = sg4[k];
+}
+
 /* Decode, classify and count one burst. */
 static void
 handle_burst(struct wstate *ws, const struct ds_rxq *q, struct rte_mbuf **mb, uint16_t n,
-	     struct ds_pkt *pk)
+	     struct ds_pkt *pk, const struct ds_geo_table *geo)
 {
 	const struct ds_app *app = ws->app;
 	uint8_t res[DS_MAX_BURST];
 	uint32_t dst4[DS_MAX_BURST], feed4[DS_MAX_BURST];
 	uint16_t idx4[DS_MAX_BURST];
 	uint32_t feed[DS_MAX_BURST];
+	struct ds_src_geo sg[DS_MAX_BURST];
 	uint64_t bytes = 0;
 	uint16_t n4 = 0;
 
@@ -152,6 +185,8 @@ handle_burst(struct wstate *ws, const struct ds_rxq *q, struct rte_mbuf **mb, ui
 		for (uint16_t k = 0; k < n4; k++)
 			feed[idx4[k]] = feed4[k];
 	}
+	if (geo != NULL)
+		lookup_sources(geo, pk, res, feed, n, sg);
 
 	for (uint16_t i = 0; i < n; i++) {
 		uint32_t len = rte_pktmbuf_pkt_len(mb[i]);
@@ -178,7 +213,7 @@ handle_burst(struct wstate *ws, const struct ds_rxq *q, struct rte_mbuf **mb, ui
 			continue;
 		}
 		b->ctr.fragments += (pk[i].flags & DS_PKT_F_FRAG_LATER) != 0;
-		ds_minbuf_count(b, feed[i], &pk[i], len);
+		ds_minbuf_count(b, feed[i], &pk[i], len, geo != NULL ? &sg[i] : NULL);
 	}
 
 	rte_pktmbuf_free_bulk(mb, n);
@@ -211,11 +246,17 @@ ds_worker_main(void *arg)
 
 	DS_LOG(INFO, "worker %u on lcore %u polls %u queue(s)%s\n", w->idx, w->lcore, w->n_rxq,
 	       w->sequential ? " one after another" : "");
+	/* The geo table a burst uses stays valid until this worker is quiescent. */
+	rte_rcu_qsbr_thread_register(ws.app->qsbr, w->idx);
+	rte_rcu_qsbr_thread_online(ws.app->qsbr, w->idx);
 
 	while (!atomic_load_explicit(&ws.app->stop, memory_order_relaxed)) {
 		const struct ds_rxq *rxq = &w->rxq[q];
+		const struct ds_geo_table *geo;
 		uint64_t t0;
 		uint16_t n;
+
+		rte_rcu_qsbr_quiescent(ws.app->qsbr, w->idx);
 
 		if (!ws.app->packet_time) {
 			int64_t m = atomic_load_explicit(&ws.app->clock_minute,
@@ -242,11 +283,14 @@ ds_worker_main(void *arg)
 		}
 		empty_polls = 0;
 		t0 = rte_rdtsc();
-		handle_burst(&ws, rxq, mb, n, pk);
+		geo = atomic_load_explicit(&ws.app->geo, memory_order_acquire);
+		handle_burst(&ws, rxq, mb, n, pk, geo);
 		stat_add(&w->busy_cycles, rte_rdtsc() - t0);
 		if (!w->sequential)
 			q = q + 1 == w->n_rxq ? 0 : q + 1;
 	}
 	finish(&ws);
+	rte_rcu_qsbr_thread_offline(ws.app->qsbr, w->idx);
+	rte_rcu_qsbr_thread_unregister(ws.app->qsbr, w->idx);
 	return 0;
 }

@@ -22,8 +22,10 @@
  * getter takes the node and the key name and formats its own message, so the
  * text "expected an integer 1-65535, got "http"" is written in one place.
  *
- * The loader never touches EAL or the network; ds_config_redis_password() is
- * the only function that reads anything besides the configuration file.
+ * The loader never touches EAL or the network. Besides the configuration
+ * file it only opens the geo data files the file names, to check that they
+ * can be read (their contents are the geo loaders' business, lib/geo), and
+ * ds_config_redis_password() reads the password file.
  */
 
 #include <arpa/inet.h>
@@ -53,6 +55,8 @@
 #define CFG_PREFIXES_MAX 65536          /* per feed */
 #define CFG_QUOTE_MAX 64                /* bytes of a bad value echoed in a message */
 #define QUOTE_BUF (CFG_QUOTE_MAX * 4 + 8)
+#define CFG_PATH_QUOTE_MAX 256          /* bytes of a file path echoed: the end names the file */
+#define PATH_QUOTE_BUF (CFG_PATH_QUOTE_MAX * 4 + 8)
 #define CFG_RXQ_MAX (DS_MAX_PORTS * DS_MAX_RX_QUEUES / DS_MAX_WORKERS)
 
 /* ------------------------------------------------------------------------------------------ */
@@ -202,14 +206,14 @@ static void key_pop(struct cfg_ctx *c, size_t saved)
 	c->key[saved] = '\0';
 }
 
-/* Writes `"value"` into q (QUOTE_BUF bytes): escaped, cut after CFG_QUOTE_MAX bytes. */
-static const char *quote(const char *s, size_t len, char *q)
+/* Writes `"value"` into q (max * 4 + 8 bytes): escaped, cut after max bytes. */
+static const char *quote_max(const char *s, size_t len, size_t max, char *q)
 {
 	size_t o = 0, i, lim = len;
 	bool cut = false;
 
-	if (lim > CFG_QUOTE_MAX) {
-		lim = CFG_QUOTE_MAX;
+	if (lim > max) {
+		lim = max;
 		/* Do not cut a UTF-8 sequence in half. */
 		while (lim > 0 && ((unsigned char)s[lim] & 0xc0) == 0x80)
 			lim--;
@@ -236,6 +240,12 @@ static const char *quote(const char *s, size_t len, char *q)
 	q[o++] = '"';
 	q[o] = '\0';
 	return q;
+}
+
+/* A value from the file, in q (QUOTE_BUF bytes): long values are typos, their start is enough. */
+static const char *quote(const char *s, size_t len, char *q)
+{
+	return quote_max(s, len, CFG_QUOTE_MAX, q);
 }
 
 /*
@@ -1811,17 +1821,19 @@ static int parse_jsonl(struct cfg_ctx *c, const struct node *n, struct ds_config
  * limits: per worker-minute table sizes, bounded so that a typo cannot ask
  * for an absurd allocation (2^28 pair slots is already far beyond any
  * telescope's distinct sources per minute) or a uselessly small table.
+ * src_asns stops at 2^20: a full RouteViews table (April 2024) has 75,722
+ * origin ASes, so a larger value could only be a typo.
  */
 static int parse_limits(struct cfg_ctx *c, const struct node *n, struct ds_config *cfg)
 {
-	static const char *const keys[] = { "source_pairs", "syn_option_layouts" };
+	static const char *const keys[] = { "source_pairs", "syn_option_layouts", "src_asns" };
 	struct ds_config_limits *l = &cfg->limits;
-	const struct node *v[2];
+	const struct node *v[3];
 	char q[QUOTE_BUF];
 	uint64_t pairs;
 	int rc;
 
-	rc = map_collect(c, n, keys, 2, v);
+	rc = map_collect(c, n, keys, 3, v);
 	if (rc == 0 && v[0] != NULL) {
 		/* A power of two: the pair table masks its hash instead of dividing. */
 		if (v[0]->type != NODE_SCALAR || !parse_decimal(v[0]->str, v[0]->len, &pairs) ||
@@ -1832,10 +1844,361 @@ static int parse_limits(struct cfg_ctx *c, const struct node *n, struct ds_confi
 	}
 	if (rc == 0)
 		rc = get_u32(c, "syn_option_layouts", v[1], 1, 65535, &l->syn_option_layouts);
+	if (rc == 0)
+		rc = get_u32(c, "src_asns", v[2], 1, 1048576, &l->src_asns);
 	return rc;
 }
 
-enum { K_SENSOR, K_EAL, K_CAPTURE, K_PORTS, K_FEEDS, K_WORKERS, K_REDIS, K_JSONL, K_LIMITS, K_N };
+/*
+ * geo: the files that give source addresses their AS and country, in order
+ * of precedence, and what the reports do with countries. The loader checks
+ * what can be checked without reading the data, so that --check-config
+ * catches it: each format is known, each file exists and can be opened,
+ * each source is asked only for data its format holds, no file is listed
+ * twice, and what country_source and home_country need is provided by some
+ * source. The contents are the geo loaders' to check (lib/geo), when they
+ * read the files.
+ */
+static const char *const geo_format_names[DS_GEO_FORMAT_MAX] = {
+	[DS_GEO_CAIDA_PFX2AS] = "caida-pfx2as",
+	[DS_GEO_IPLOC_ASN] = "ip-location-db-asn",
+	[DS_GEO_IPLOC_COUNTRY] = "ip-location-db-country",
+	[DS_GEO_RIR_DELEGATED] = "rir-delegated",
+	[DS_GEO_MAXMIND_ASN] = "maxmind-asn",
+	[DS_GEO_MAXMIND_COUNTRY] = "maxmind-country",
+};
+
+/* What each format holds: the default of provides, and what provides may name. */
+static const uint32_t geo_format_gives[DS_GEO_FORMAT_MAX] = {
+	[DS_GEO_CAIDA_PFX2AS] = DS_GEO_PREFIX_ASN,
+	[DS_GEO_IPLOC_ASN] = DS_GEO_PREFIX_ASN,
+	[DS_GEO_IPLOC_COUNTRY] = DS_GEO_PREFIX_COUNTRY,
+	[DS_GEO_RIR_DELEGATED] = DS_GEO_PREFIX_COUNTRY | DS_GEO_ASN_COUNTRY,
+	[DS_GEO_MAXMIND_ASN] = DS_GEO_PREFIX_ASN,
+	[DS_GEO_MAXMIND_COUNTRY] = DS_GEO_PREFIX_COUNTRY,
+};
+
+/* Kinds of data in the order of their bits: the name at index i is bit 1 << i. */
+#define GEO_N_KINDS 3
+static const char *const geo_kind_names[GEO_N_KINDS] = {
+	"prefix_asn", "prefix_country", "asn_country",
+};
+_Static_assert(DS_GEO_PREFIX_ASN == 1 << 0 && DS_GEO_PREFIX_COUNTRY == 1 << 1 &&
+	       DS_GEO_ASN_COUNTRY == 1 << 2, "geo_kind_names[] follows the DS_GEO_* bits");
+
+/* "prefix_country or asn_country": the kinds in bits, for messages. */
+static const char *geo_kinds_text(uint32_t bits, char *buf, size_t size)
+{
+	unsigned int i, n = 0, left = 0;
+	size_t o = 0;
+
+	for (i = 0; i < GEO_N_KINDS; i++)
+		left += (bits >> i) & 1;
+	buf[0] = '\0';
+	for (i = 0; i < GEO_N_KINDS && o < size; i++) {
+		if (!(bits & (1u << i)))
+			continue;
+		n++;
+		o += (size_t)snprintf(buf + o, size - o, "%s%s",
+				      n == 1 ? "" : n == left ? " or " : ", ", geo_kind_names[i]);
+	}
+	return buf;
+}
+
+/*
+ * Appends the components of s[0..len) to out, which holds *o bytes: empty
+ * and "." components are dropped, ".." is kept (what it means depends on
+ * symlinks, which only the kernel should resolve). False when out is full.
+ */
+static bool path_append(char *out, size_t size, size_t *o, const char *s, size_t len)
+{
+	size_t i = 0, start;
+
+	while (i < len) {
+		while (i < len && s[i] == '/')
+			i++;
+		start = i;
+		while (i < len && s[i] != '/')
+			i++;
+		if (i == start || (i - start == 1 && s[start] == '.'))
+			continue;
+		if (*o + 1 + (i - start) >= size)
+			return false;
+		out[(*o)++] = '/';
+		memcpy(out + *o, s + start, i - start);
+		*o += i - start;
+	}
+	out[*o] = '\0';
+	return true;
+}
+
+/*
+ * A data file's path as the loaders will open it. Absolute paths are kept as
+ * written. Relative ones are taken from the configuration file's directory,
+ * not from wherever the sensor happens to be started (a service manager's
+ * working directory is "/"), and made absolute now, so a later chdir cannot
+ * change what they name.
+ */
+static int path_resolve(const char *cfg_file, const char *p, char *out, size_t size)
+{
+	char cwd[PATH_MAX];
+	const char *slash;
+	size_t o = 0;
+
+	if (p[0] == '/') {
+		if (strlen(p) >= size)
+			return -ENAMETOOLONG;
+		strcpy(out, p);
+		return 0;
+	}
+	out[0] = '\0';
+	if (cfg_file[0] != '/') {
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			return -errno;
+		if (!path_append(out, size, &o, cwd, strlen(cwd)))
+			return -ENAMETOOLONG;
+	}
+	slash = strrchr(cfg_file, '/');
+	if (slash != NULL && !path_append(out, size, &o, cfg_file, (size_t)(slash - cfg_file)))
+		return -ENAMETOOLONG;
+	if (!path_append(out, size, &o, p, strlen(p)))
+		return -ENAMETOOLONG;
+	if (o == 0)
+		strcpy(out, "/");       /* "." next to a configuration in / */
+	return 0;
+}
+
+/*
+ * Can the loaders open it? Opened rather than access(2)ed: that answers for
+ * the effective user, and a directory (which opens fine) is refused here.
+ * O_NONBLOCK so that a FIFO does not hang the check; st identifies the file
+ * for the duplicate check.
+ */
+static int file_check(const char *path, struct stat *st)
+{
+	int fd, rc = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st) != 0)
+		rc = -errno;
+	else if (S_ISDIR(st->st_mode))
+		rc = -EISDIR;
+	close(fd);
+	return rc;
+}
+
+/* A data file (geo.sources[].path, .locations): resolved into out (PATH_MAX), and readable. */
+static int get_data_file(struct cfg_ctx *c, const char *leaf, const struct node *n, char *out,
+			 struct stat *st)
+{
+	char given[PATH_MAX] = "", q[PATH_QUOTE_BUF];
+	int rc;
+
+	rc = get_str(c, leaf, n, given, sizeof(given));
+	if (rc != 0)
+		return rc;
+	if (given[0] == '\0')
+		return fail(c, n, leaf, "expected the path of a data file, got %s", describe(n, q));
+	rc = path_resolve(c->file, given, out, PATH_MAX);
+	if (rc == -ENAMETOOLONG)
+		return fail(c, n, leaf, "%s taken from the directory of %s is longer than %d bytes",
+			    describe(n, q), c->file, PATH_MAX - 1);
+	if (rc != 0)
+		return fail(c, n, leaf, "cannot make %s absolute: %s", describe(n, q),
+			    strerror(-rc));
+	rc = file_check(out, st);
+	if (rc != 0)
+		return fail(c, n, leaf, "cannot read %s: %s",
+			    quote_max(out, strlen(out), CFG_PATH_QUOTE_MAX, q), strerror(-rc));
+	return 0;
+}
+
+enum { GS_FORMAT, GS_PATH, GS_LOCATIONS, GS_PROVIDES, GS_N };
+static const char *const geo_source_keys[GS_N] = {
+	[GS_FORMAT] = "format",
+	[GS_PATH] = "path",
+	[GS_LOCATIONS] = "locations",
+	[GS_PROVIDES] = "provides",
+};
+
+/* The file behind each source so far: one file under two names is still one file. */
+struct geo_file_id {
+	dev_t dev;
+	ino_t ino;
+};
+
+/* One geo.sources[] entry into g->sources[g->n_sources]. */
+static int parse_geo_source(struct cfg_ctx *c, const struct node *n, struct ds_config_geo *g,
+			    struct geo_file_id *ids)
+{
+	struct ds_config_geo_source *s = &g->sources[g->n_sources];
+	const struct node *v[GS_N];
+	struct node *const *items;
+	char q[QUOTE_BUF], pq[PATH_QUOTE_BUF], kinds[64];
+	struct stat st;
+	uint32_t i, count, gives;
+	int fmt = 0, kind = 0, rc;
+	size_t saved;
+
+	rc = map_collect(c, n, geo_source_keys, GS_N, v);
+	if (rc == 0)
+		rc = require(c, n, v[GS_FORMAT], "format");
+	if (rc == 0)
+		rc = require(c, n, v[GS_PATH], "path");
+	if (rc == 0)
+		rc = get_enum(c, "format", v[GS_FORMAT], geo_format_names, DS_GEO_FORMAT_MAX, &fmt);
+	if (rc != 0)
+		return rc;
+	s->format = (enum ds_geo_format)fmt;
+	gives = geo_format_gives[fmt];
+	s->provides = gives;
+
+	rc = get_data_file(c, "path", v[GS_PATH], s->path, &st);
+	if (rc != 0)
+		return rc;
+	/*
+	 * The same file twice in one format is refused: it is almost always a
+	 * copy-paste slip, and the file would be read twice. (Two entries with
+	 * different provides could give one file two places in the order; that
+	 * reads like the same slip, so it is not offered.) One file read as two
+	 * formats is not refused: the loaders will say whether it parses as both.
+	 */
+	for (i = 0; i < g->n_sources; i++)
+		if (g->sources[i].format == s->format && ids[i].dev == st.st_dev &&
+		    ids[i].ino == st.st_ino)
+			return fail(c, v[GS_PATH], "path", "duplicate source: %s %s (first at "
+				    "geo.sources[%u], line %u)", geo_format_names[fmt],
+				    quote_max(v[GS_PATH]->str, v[GS_PATH]->len,
+					      CFG_PATH_QUOTE_MAX, pq), i, g->sources[i].line);
+	ids[g->n_sources].dev = st.st_dev;
+	ids[g->n_sources].ino = st.st_ino;
+
+	/* MaxMind keeps country codes in a second file, keyed by geoname id. */
+	if (s->format != DS_GEO_MAXMIND_COUNTRY && v[GS_LOCATIONS] != NULL)
+		return fail(c, v[GS_LOCATIONS], "locations", "only maxmind-country takes a "
+			    "locations file (this source is %s)", geo_format_names[fmt]);
+	if (s->format == DS_GEO_MAXMIND_COUNTRY) {
+		if (v[GS_LOCATIONS] == NULL)
+			return fail(c, n, NULL, "missing key 'locations' (maxmind-country needs "
+				    "its Country-Locations CSV)");
+		rc = get_data_file(c, "locations", v[GS_LOCATIONS], s->locations, &st);
+		if (rc != 0)
+			return rc;
+	}
+
+	/* provides narrows what the format gives: never widens it, never to nothing. */
+	if (v[GS_PROVIDES] == NULL)
+		return 0;
+	rc = get_seq(c, "provides", v[GS_PROVIDES], 1, GEO_N_KINDS, "kinds of data", &items,
+		     &count);
+	if (rc != 0)
+		return rc;
+	s->provides = 0;
+	saved = key_push(c, "provides");
+	for (i = 0; rc == 0 && i < count; i++) {
+		size_t s2 = key_push_index(c, i);
+
+		rc = get_enum(c, NULL, items[i], geo_kind_names, GEO_N_KINDS, &kind);
+		if (rc == 0 && !(gives & (1u << kind)))
+			rc = fail(c, items[i], NULL, "expected %s (what %s provides), got %s",
+				  geo_kinds_text(gives, kinds, sizeof(kinds)),
+				  geo_format_names[fmt], describe(items[i], q));
+		else if (rc == 0 && (s->provides & (1u << kind)))
+			rc = fail(c, items[i], NULL, "%s is listed twice", geo_kind_names[kind]);
+		s->provides |= 1u << kind;
+		key_pop(c, s2);
+	}
+	key_pop(c, saved);
+	return rc;
+}
+
+enum { G_COUNTRY_SOURCE, G_HOME_COUNTRY, G_DERIVE_ASN_COUNTRY, G_SOURCES, G_N };
+static const char *const geo_keys[G_N] = {
+	[G_COUNTRY_SOURCE] = "country_source",
+	[G_HOME_COUNTRY] = "home_country",
+	[G_DERIVE_ASN_COUNTRY] = "derive_asn_country",
+	[G_SOURCES] = "sources",
+};
+
+static int parse_geo(struct cfg_ctx *c, const struct node *n, struct ds_config *cfg)
+{
+	static const char *const by[] = { "asn", "prefix" };
+	struct geo_file_id ids[DS_MAX_GEO_SOURCES];
+	struct ds_config_geo *g = &cfg->geo;
+	int cs = (int)g->country_source;
+	const struct node *v[G_N], *h;
+	struct node *const *items;
+	uint32_t i, count = 0, provided = 0;
+	char q[QUOTE_BUF];
+	size_t saved;
+	int rc;
+
+	rc = map_collect(c, n, geo_keys, G_N, v);
+	if (rc == 0)
+		rc = get_enum(c, "country_source", v[G_COUNTRY_SOURCE], by, 2, &cs);
+	g->country_source = (enum ds_geo_country_source)cs;
+	if (rc != 0)
+		return rc;
+
+	/*
+	 * Upper case only, as the data files and the reports write codes: a
+	 * reader should not have to wonder whether "jp" matches "JP". The text
+	 * is never interpreted as a YAML boolean, so Norway's NO stays "NO".
+	 */
+	h = v[G_HOME_COUNTRY];
+	if (h != NULL && !is_null(h) && !(h->type == NODE_SCALAR && h->len == 0)) {
+		if (h->type != NODE_SCALAR || h->len != 2 || h->str[0] < 'A' || h->str[0] > 'Z' ||
+		    h->str[1] < 'A' || h->str[1] > 'Z')
+			return fail(c, h, "home_country", "expected a country code of two "
+				    "upper-case letters A-Z such as \"JP\", got %s",
+				    describe(h, q));
+		memcpy(g->home_country, h->str, 3);
+	}
+	rc = get_bool(c, "derive_asn_country", v[G_DERIVE_ASN_COUNTRY], &g->derive_asn_country);
+
+	if (rc == 0 && v[G_SOURCES] != NULL)
+		rc = get_seq(c, "sources", v[G_SOURCES], 0, DS_MAX_GEO_SOURCES, "sources", &items,
+			     &count);
+	if (rc != 0)
+		return rc;
+	saved = key_push(c, "sources");
+	for (i = 0; v[G_SOURCES] != NULL && i < count; i++) {
+		size_t s2 = key_push_index(c, i);
+
+		g->sources[i].line = items[i]->line;
+		rc = parse_geo_source(c, items[i], g, ids);
+		key_pop(c, s2);
+		if (rc != 0)
+			break;
+		provided |= g->sources[i].provides;
+		g->n_sources++;
+	}
+	key_pop(c, saved);
+	if (rc != 0)
+		return rc;
+	g->enabled = g->n_sources > 0;
+
+	/*
+	 * Asking for countries that no file can give is refused rather than
+	 * reported as "unknown" for every source for months. Only keys that were
+	 * written can fail here: the defaults (asn, no home country) need nothing.
+	 */
+	if (g->country_source == DS_GEO_COUNTRY_BY_PREFIX && !(provided & DS_GEO_PREFIX_COUNTRY))
+		return fail(c, v[G_COUNTRY_SOURCE], "country_source", "prefix needs a source that "
+			    "provides prefix_country (none of geo.sources does)");
+	if (g->home_country[0] != '\0' &&
+	    !(provided & (DS_GEO_PREFIX_COUNTRY | DS_GEO_ASN_COUNTRY)))
+		return fail(c, h, "home_country", "%s needs a source that provides prefix_country "
+			    "or asn_country (none of geo.sources does)", describe(h, q));
+	return 0;
+}
+
+enum {
+	K_SENSOR, K_EAL, K_CAPTURE, K_PORTS, K_FEEDS, K_WORKERS, K_REDIS, K_JSONL, K_LIMITS, K_GEO,
+	K_N
+};
 static const char *const root_keys[K_N] = {
 	[K_SENSOR] = "sensor",
 	[K_EAL] = "eal",
@@ -1846,6 +2209,7 @@ static const char *const root_keys[K_N] = {
 	[K_REDIS] = "redis",
 	[K_JSONL] = "jsonl",
 	[K_LIMITS] = "limits",
+	[K_GEO] = "geo",
 };
 
 /* Sections in dependency order: feeds name ports, workers name ports and lcores. */
@@ -1862,6 +2226,7 @@ static const struct {
 	{ K_REDIS, parse_redis },
 	{ K_JSONL, parse_jsonl },
 	{ K_LIMITS, parse_limits },
+	{ K_GEO, parse_geo },
 };
 
 /*
@@ -1944,6 +2309,11 @@ static void set_defaults(struct ds_config *cfg)
 
 	cfg->limits.source_pairs = 1u << 20;
 	cfg->limits.syn_option_layouts = 1024;
+	cfg->limits.src_asns = 16384;
+
+	/* No sources: geo off. */
+	cfg->geo.country_source = DS_GEO_COUNTRY_BY_ASN;
+	cfg->geo.derive_asn_country = true;
 }
 
 /*

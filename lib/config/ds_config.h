@@ -134,6 +134,48 @@ struct ds_config_redis {
 struct ds_config_limits {
 	uint32_t source_pairs;      /**< pair-table slots per worker-minute, power of two; default 1 << 20 */
 	uint32_t syn_option_layouts; /**< distinct SYN option layouts per worker-minute; default 1024 */
+	uint32_t src_asns;          /**< distinct source ASNs per worker-minute; default 16384 */
+};
+
+/** Geo data file formats (geo.sources[].format). */
+enum ds_geo_format {
+	DS_GEO_CAIDA_PFX2AS = 0,    /**< "caida-pfx2as": prefix<TAB>len<TAB>asn, plain or gzip */
+	DS_GEO_IPLOC_ASN,           /**< "ip-location-db-asn": start,end,asn,org (dotted or numeric) */
+	DS_GEO_IPLOC_COUNTRY,       /**< "ip-location-db-country": start,end,cc */
+	DS_GEO_RIR_DELEGATED,       /**< "rir-delegated": registry|cc|type|start|value|date|status|... */
+	DS_GEO_MAXMIND_ASN,         /**< "maxmind-asn": GeoLite2-ASN-Blocks-IPv4.csv */
+	DS_GEO_MAXMIND_COUNTRY,     /**< "maxmind-country": GeoLite2-Country-Blocks-IPv4.csv + locations */
+	DS_GEO_FORMAT_MAX
+};
+
+/* What a geo source provides (geo.sources[].provides), as bits. */
+#define DS_GEO_PREFIX_ASN 0x1       /**< "prefix_asn": address -> origin AS */
+#define DS_GEO_PREFIX_COUNTRY 0x2   /**< "prefix_country": address -> country of its allocation */
+#define DS_GEO_ASN_COUNTRY 0x4      /**< "asn_country": AS -> country of its registration */
+
+#define DS_MAX_GEO_SOURCES 16
+
+struct ds_config_geo_source {
+	enum ds_geo_format format;
+	char path[PATH_MAX];        /**< resolved: relative paths are taken from the config file's directory */
+	char locations[PATH_MAX];   /**< maxmind-country: the Country-Locations CSV (required there) */
+	uint32_t provides;          /**< DS_GEO_* bits; default: all the format can give */
+	uint32_t line;              /**< where the entry starts, for messages */
+};
+
+enum ds_geo_country_source {
+	DS_GEO_COUNTRY_BY_ASN = 0,  /**< "asn": the country the AS is registered in (default) */
+	DS_GEO_COUNTRY_BY_PREFIX,   /**< "prefix": the country of the allocation covering the address */
+};
+
+struct ds_config_geo {
+	bool enabled;               /**< true when geo.sources lists at least one file */
+	enum ds_geo_country_source country_source;
+	char home_country[3];       /**< "JP"; "" when unset (no domestic/overseas split) */
+	bool derive_asn_country;    /**< AS without a registry country: the country of most of its
+				         addresses (prefix_country data); default true */
+	struct ds_config_geo_source sources[DS_MAX_GEO_SOURCES]; /**< precedence: first wins */
+	uint32_t n_sources;
 };
 
 struct ds_config {
@@ -151,6 +193,7 @@ struct ds_config {
 	struct ds_config_redis redis;
 	char jsonl_path[PATH_MAX];  /**< "" off, "-" stdout */
 	struct ds_config_limits limits;
+	struct ds_config_geo geo;
 };
 
 /**

@@ -20,7 +20,6 @@
 
 #include "ds_hist.h"
 
-/* Values each dimension can take; syn options get limits + 1 (`other`). */
 static const uint32_t dim_size[DS_DIM_MAX] = {
 	[DS_DIM_PROTO] = 256,
 	[DS_DIM_TCP_DST_PORT] = 65536,
@@ -29,12 +28,20 @@ static const uint32_t dim_size[DS_DIM_MAX] = {
 	[DS_DIM_ICMP6] = 65536,
 	[DS_DIM_TCP_SYN_WINDOW] = 65536,
 	[DS_DIM_TCP_SYN_OPTIONS] = 0,
+	[DS_DIM_SRC_COUNTRY] = DS_CC_MAX,
+	[DS_DIM_SRC_ASN] = 0,
+	[DS_DIM_SRC_HOME] = DS_HOME_MAX,
 };
 
+/* Values each dimension can take; dictionaries get their bound + 1 (`other`). */
 static uint32_t
 dim_values(const struct ds_hist_limits *lim, int d)
 {
-	return d == DS_DIM_TCP_SYN_OPTIONS ? lim->syn_option_layouts + 1 : dim_size[d];
+	if (d == DS_DIM_TCP_SYN_OPTIONS)
+		return lim->syn_option_layouts + 1;
+	if (d == DS_DIM_SRC_ASN)
+		return lim->src_asns + 1;
+	return dim_size[d];
 }
 
 static uint32_t
@@ -59,7 +66,8 @@ limits_ok(const struct ds_hist_limits *lim)
 	return lim != NULL && lim->n_feeds >= 1 && lim->n_feeds <= DS_HIST_MAX_FEEDS &&
 	       lim->source_pairs >= 1024 && lim->source_pairs <= (1u << 28) &&
 	       (lim->source_pairs & (lim->source_pairs - 1)) == 0 &&
-	       lim->syn_option_layouts >= 1 && lim->syn_option_layouts <= 65535;
+	       lim->syn_option_layouts >= 1 && lim->syn_option_layouts <= 65535 &&
+	       lim->src_asns >= 1 && lim->src_asns < DS_PAIR_VALUE_MASK;
 }
 
 /* Carve cache-aligned pieces out of one allocation (or, with base NULL, measure). */
@@ -83,6 +91,7 @@ static void
 minbuf_layout(struct ds_minbuf *b, const struct ds_hist_limits *lim, struct carver *c)
 {
 	uint32_t layout_slots = pow2_at_least(2ull * lim->syn_option_layouts);
+	uint32_t asn_slots = pow2_at_least(2ull * lim->src_asns);
 
 	b->feeds = carve(c, lim->n_feeds * sizeof(*b->feeds));
 	for (uint32_t f = 0; f < lim->n_feeds; f++) {
@@ -102,11 +111,15 @@ minbuf_layout(struct ds_minbuf *b, const struct ds_hist_limits *lim, struct carv
 	b->pairs.log = carve(c, (size_t)(lim->source_pairs / 4 * 3) * sizeof(uint64_t));
 	b->layouts.slot_id = carve(c, layout_slots * sizeof(uint32_t));
 	b->layouts.by_id = carve(c, lim->syn_option_layouts * sizeof(struct ds_layout));
+	b->asns.slot_id = carve(c, asn_slots * sizeof(uint32_t));
+	b->asns.by_id = carve(c, lim->src_asns * sizeof(uint32_t));
 	b->pairs.mask = lim->source_pairs - 1;
 	b->pairs.max_n = lim->source_pairs / 4 * 3;
 	b->pairs.keep_max = UINT64_MAX;
 	b->layouts.cap = lim->syn_option_layouts;
 	b->layouts.mask = layout_slots - 1;
+	b->asns.cap = lim->src_asns;
+	b->asns.mask = asn_slots - 1;
 	b->n_feeds = lim->n_feeds;
 }
 
@@ -187,11 +200,12 @@ pair_hash(const struct ds_minbuf *b, uint64_t key)
 	uint64_t dim = key >> DS_PAIR_DIM_SHIFT & 0x3f;
 	uint64_t value_bits = (uint64_t)DS_PAIR_VALUE_MASK << DS_PAIR_VALUE_SHIFT;
 
-	if (dim == DS_DIM_TCP_SYN_OPTIONS + 1) {
-		uint32_t id = (uint32_t)(key >> DS_PAIR_VALUE_SHIFT & DS_PAIR_VALUE_MASK);
+	uint32_t id = (uint32_t)(key >> DS_PAIR_VALUE_SHIFT & DS_PAIR_VALUE_MASK);
 
+	if (dim == DS_DIM_TCP_SYN_OPTIONS + 1)
 		return ds_hash64((key & ~value_bits) ^ ds_layouts_hash(&b->layouts, id));
-	}
+	if (dim == DS_DIM_SRC_ASN + 1)
+		return ds_hash64((key & ~value_bits) ^ ds_asns_hash(&b->asns, id));
 	return ds_hash64(key);
 }
 
@@ -220,6 +234,25 @@ pairs_clear(struct ds_minbuf *b)
 	p->n = 0;
 }
 
+/* Clear an AS dictionary, visiting only the slots it used. */
+static void
+asns_clear(struct ds_asns *a)
+{
+	if (a->n > (a->mask + 1) / 16) {
+		memset(a->slot_id, 0, ((size_t)a->mask + 1) * sizeof(uint32_t));
+	} else {
+		/* Reverse insertion order keeps every probe chain intact (see pairs_clear). */
+		for (uint32_t id = a->n; id-- > 0;) {
+			uint32_t i = (uint32_t)ds_hash64(a->by_id[id]) & a->mask;
+
+			while (a->slot_id[i] != id + 1)
+				i = (i + 1) & a->mask;
+			a->slot_id[i] = 0;
+		}
+	}
+	a->n = 0;
+}
+
 void
 ds_minbuf_reset(struct ds_minbuf *b, int64_t minute)
 {
@@ -238,6 +271,7 @@ ds_minbuf_reset(struct ds_minbuf *b, int64_t minute)
 	}
 	memset(b->layouts.slot_id, 0, ((size_t)b->layouts.mask + 1) * sizeof(uint32_t));
 	b->layouts.n = 0;
+	asns_clear(&b->asns);
 	memset(&b->ctr, 0, sizeof(b->ctr));
 	b->minute = minute;
 }
@@ -387,6 +421,8 @@ struct ds_merge {
 	uint32_t uni_cap;       /* allocated slots */
 	struct ds_layouts layouts;  /* merge-wide layout ids */
 	uint32_t *id_map;       /* worker layout id -> merge id */
+	struct ds_asns asns;    /* merge-wide AS ids */
+	uint32_t *asn_map;      /* worker AS id -> merge id */
 };
 
 struct ds_merge *
@@ -409,9 +445,15 @@ ds_merge_create(const struct ds_hist_limits *lim)
 	m->layouts.slot_id = calloc(layout_slots, sizeof(uint32_t));
 	m->layouts.by_id = calloc(lim->syn_option_layouts, sizeof(struct ds_layout));
 	m->id_map = calloc(lim->syn_option_layouts + 1, sizeof(uint32_t));
+	m->asns.cap = lim->src_asns;
+	m->asns.mask = pow2_at_least(2ull * lim->src_asns) - 1;
+	m->asns.slot_id = calloc((size_t)m->asns.mask + 1, sizeof(uint32_t));
+	m->asns.by_id = calloc(lim->src_asns, sizeof(uint32_t));
+	m->asn_map = calloc(lim->src_asns + 1, sizeof(uint32_t));
 	m->acc_mask = 4095;
 	m->acc = calloc(m->acc_mask + 1, sizeof(*m->acc));
 	if (m->layouts.slot_id == NULL || m->layouts.by_id == NULL || m->id_map == NULL ||
+	    m->asns.slot_id == NULL || m->asns.by_id == NULL || m->asn_map == NULL ||
 	    m->acc == NULL) {
 		ds_merge_free(m);
 		errno = ENOMEM;
@@ -430,6 +472,9 @@ ds_merge_free(struct ds_merge *m)
 	free(m->layouts.slot_id);
 	free(m->layouts.by_id);
 	free(m->id_map);
+	free(m->asns.slot_id);
+	free(m->asns.by_id);
+	free(m->asn_map);
 	free(m);
 }
 
@@ -487,28 +532,49 @@ merge_reset(struct ds_merge *m)
 	m->acc_n = 0;
 	memset(m->layouts.slot_id, 0, ((size_t)m->layouts.mask + 1) * sizeof(uint32_t));
 	m->layouts.n = 0;
+	asns_clear(&m->asns);
 }
 
-/* Give a worker's layouts merge-wide ids: id_map[local] = merge id. */
+/*
+ * Give a worker's dictionary ids merge-wide ids: id_map[local] (layouts)
+ * and asn_map[local] (ASes) = merge id. The worker's `other` stays `other`.
+ */
 static void
-map_layouts(struct ds_merge *m, const struct ds_minbuf *b)
+map_dicts(struct ds_merge *m, const struct ds_minbuf *b)
 {
 	for (uint32_t i = 0; i < b->layouts.n; i++) {
 		const struct ds_layout *e = &b->layouts.by_id[i];
 
 		m->id_map[i] = layouts_add(&m->layouts, e->hash, e->kinds, e->n);
 	}
-	/* The worker's `other` stays `other`. */
 	m->id_map[b->layouts.cap] = m->layouts.cap;
+	for (uint32_t i = 0; i < b->asns.n; i++)
+		m->asn_map[i] = ds_asns_id(&m->asns, b->asns.by_id[i]);
+	m->asn_map[b->asns.cap] = m->asns.cap;
 }
 
+/*
+ * A worker's value of a dimension as the rollup states it; *merge_id gets
+ * the merge-wide id that stands for it in pair keys.
+ */
 static uint32_t
-merged_value(const struct ds_merge *m, int dim, uint32_t local)
+merged_value(const struct ds_merge *m, int dim, uint32_t local, uint32_t *merge_id)
 {
-	if (dim != DS_DIM_TCP_SYN_OPTIONS)
+	uint32_t g;
+
+	switch (dim) {
+	case DS_DIM_TCP_SYN_OPTIONS:
+		g = m->id_map[local];
+		*merge_id = g;
+		return g == m->layouts.cap ? DS_ROLLUP_OTHER : g;
+	case DS_DIM_SRC_ASN:
+		g = m->asn_map[local];
+		*merge_id = g;
+		return g == m->asns.cap ? DS_ROLLUP_OTHER : m->asns.by_id[g];
+	default:
+		*merge_id = local;
 		return local;
-	local = m->id_map[local];
-	return local == m->layouts.cap ? DS_ROLLUP_OTHER : local;
+	}
 }
 
 static int
@@ -530,11 +596,12 @@ merge_counts(struct ds_merge *m, const struct ds_minbuf *b)
 					bits &= bits - 1;
 					for (uint32_t v = first; v < last; v++) {
 						struct acc *a;
+						uint32_t id;
 
 						if (dd->count[v] == 0)
 							continue;
 						a = acc_get(m, acc_key(f, (uint32_t)d,
-								       merged_value(m, d, v)));
+								       merged_value(m, d, v, &id)));
 						if (a == NULL)
 							return -ENOMEM;
 						a->packets += dd->count[v];
@@ -577,7 +644,7 @@ merge_pairs(struct ds_merge *m, struct ds_minbuf *const *bufs, uint32_t n, uint8
 	for (uint32_t i = 0; i < n; i++) {
 		const struct ds_minbuf *b = bufs[i];
 
-		map_layouts(m, b);
+		map_dicts(m, b);
 		for (uint32_t k = 0; k < b->pairs.n; k++) {
 			uint64_t key = b->pairs.log[k];
 			uint32_t feed = (uint32_t)(key >> DS_PAIR_FEED_SHIFT);
@@ -587,13 +654,13 @@ merge_pairs(struct ds_merge *m, struct ds_minbuf *const *bufs, uint32_t n, uint8
 
 			if (b->pairs.level < level && pair_hash(b, key) > keep_max)
 				continue;
-			if (dimf == DS_DIM_TCP_SYN_OPTIONS + 1) {
-				/* Rewrite the worker's layout id as the merge's. */
-				uint32_t g = m->id_map[value];
+			if (dimf != DS_PAIR_DIM_ALL) {
+				/* Rewrite a worker's dictionary id as the merge's. */
+				uint32_t g;
 
+				value = merged_value(m, (int)dimf - 1, value, &g);
 				key &= ~((uint64_t)DS_PAIR_VALUE_MASK << DS_PAIR_VALUE_SHIFT);
 				key |= (uint64_t)g << DS_PAIR_VALUE_SHIFT;
-				value = g == m->layouts.cap ? DS_ROLLUP_OTHER : g;
 			}
 			s = (uint32_t)ds_hash64(key) & mask;
 			while (m->uni[s] != 0 && m->uni[s] != key)
@@ -723,7 +790,7 @@ ds_merge_minute(struct ds_merge *m, struct ds_minbuf *const *bufs, uint32_t n,
 	r->sources_sampling = level;
 
 	for (uint32_t i = 0; i < n; i++) {
-		map_layouts(m, bufs[i]);
+		map_dicts(m, bufs[i]);
 		if (merge_counts(m, bufs[i]) < 0)
 			goto nomem;
 		for (uint32_t f = 0; f < bufs[i]->n_feeds; f++) {

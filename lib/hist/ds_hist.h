@@ -25,9 +25,11 @@
  *    by the value itself: a TCP port, a window, type << 8 | code. Dense arrays
  *    cost no hashing and cannot be grown by a sender; a bitmap of touched
  *    64-counter blocks lets merge and reset visit only what was used;
- *  - SYN option layouts, which a sender can multiply at will, get small
- *    per-buffer ids from a bounded dictionary; layouts beyond
- *    limits.syn_option_layouts share the `other` id.
+ *  - SYN option layouts and source ASes, which a sender can multiply at
+ *    will, get small per-buffer ids from bounded dictionaries; layouts
+ *    beyond limits.syn_option_layouts and ASes beyond limits.src_asns share
+ *    the `other` id. A buffer's ids mean nothing elsewhere: pair hashes
+ *    are taken over the layout or the AS itself, and the merge maps ids.
  *
  * Distinct sources
  * ----------------
@@ -74,6 +76,7 @@ struct ds_hist_limits {
 	uint32_t n_feeds;            /**< 1 - DS_HIST_MAX_FEEDS */
 	uint32_t source_pairs;       /**< pair-table slots, power of two >= 1024 */
 	uint32_t syn_option_layouts; /**< distinct SYN option layouts, 1 - 65535 */
+	uint32_t src_asns;           /**< distinct source ASes, 1 - 1048574 */
 };
 
 /** Dense packet counters of one dimension, indexed by value. */
@@ -117,6 +120,15 @@ struct ds_layouts {
 	uint32_t mask;
 };
 
+/** Bounded dictionary AS number -> id, per buffer. */
+struct ds_asns {
+	uint32_t *slot_id;      /**< open addressing: id + 1, 0 empty */
+	uint32_t *by_id;        /**< [cap]: the AS of each id */
+	uint32_t n;
+	uint32_t cap;           /**< limits.src_asns; id cap is `other` */
+	uint32_t mask;
+};
+
 /** Sensor-wide counters of one worker-minute (docs/SCHEMA.md, "Counters"). */
 struct ds_minbuf_counters {
 	uint64_t rx_packets;
@@ -138,6 +150,7 @@ struct ds_minbuf {
 	struct ds_feed_hist *feeds;
 	struct ds_pairs pairs;
 	struct ds_layouts layouts;
+	struct ds_asns asns;
 	void *mem;                      /**< one allocation behind all arrays */
 	size_t mem_size;
 };
@@ -236,8 +249,36 @@ ds_dense_inc(struct ds_dense *d, uint32_t v)
  */
 uint32_t ds_layouts_id(struct ds_layouts *l, const struct ds_pkt *p);
 
-/** Hash standing for the `other` layout id in pair hashes. */
+/** Hash standing for the `other` id of a dictionary in pair hashes. */
 #define DS_LAYOUT_OTHER_HASH 0x9e3779b97f4a7c15ULL
+
+/**
+ * Id of an AS in this buffer, adding it when new; a->cap (the `other` id)
+ * once the dictionary is full.
+ */
+static inline uint32_t
+ds_asns_id(struct ds_asns *a, uint32_t asn)
+{
+	uint32_t i = (uint32_t)ds_hash64(asn) & a->mask;
+
+	while (a->slot_id[i] != 0) {
+		if (a->by_id[a->slot_id[i] - 1] == asn)
+			return a->slot_id[i] - 1;
+		i = (i + 1) & a->mask;
+	}
+	if (a->n == a->cap)
+		return a->cap;
+	a->by_id[a->n] = asn;
+	a->slot_id[i] = ++a->n;
+	return a->n - 1;
+}
+
+/** Hash standing for an AS id in pair hashes: the AS itself, or `other`. */
+static inline uint64_t
+ds_asns_hash(const struct ds_asns *a, uint32_t id)
+{
+	return id < a->n ? ds_hash64((uint64_t)a->by_id[id] << 1 | 1) : DS_LAYOUT_OTHER_HASH;
+}
 
 /** Hash of the layout behind id @p id of a buffer (the `other` id included). */
 static inline uint64_t
@@ -246,12 +287,29 @@ ds_layouts_hash(const struct ds_layouts *l, uint32_t id)
 	return id < l->n ? l->by_id[id].hash : DS_LAYOUT_OTHER_HASH;
 }
 
+/** What the geo tables say about a packet's source (DS_ASN_*, DS_CC_*, DS_HOME_*). */
+struct ds_src_geo {
+	uint32_t asn;
+	uint16_t cc;
+	uint8_t home;           /**< DS_HOME_MAX: no home country configured, not counted */
+};
+
+/* Count value v of a dense dimension and its (value, source) pair. */
+#define DS_COUNT(d, v)                                                                     \
+	do {                                                                               \
+		ds_dense_inc(&f->dims[d], (v));                                            \
+		key = DS_PAIR(d, (v));                                                     \
+		ds_pairs_add(b, key, ds_hash64(key));                                      \
+	} while (0)
+
 /**
  * Count one decoded packet of feed @p feed into buffer @p b.
- * @p wire_len is the frame length as received.
+ * @p wire_len is the frame length as received; @p g the source's AS and
+ * country, or NULL when no geo data is configured.
  */
 static inline void
-ds_minbuf_count(struct ds_minbuf *b, uint32_t feed, const struct ds_pkt *p, uint32_t wire_len)
+ds_minbuf_count(struct ds_minbuf *b, uint32_t feed, const struct ds_pkt *p, uint32_t wire_len,
+		const struct ds_src_geo *g)
 {
 	struct ds_feed_hist *f = &b->feeds[feed];
 	uint32_t src = p->ip_version == 4 ? p->src4 : ds_hist_src6(p->src6);
@@ -266,23 +324,28 @@ ds_minbuf_count(struct ds_minbuf *b, uint32_t feed, const struct ds_pkt *p, uint
 	f->packets++;
 	f->bytes += wire_len;
 	f->proto_bytes[p->proto] += wire_len;
-	ds_dense_inc(&f->dims[DS_DIM_PROTO], p->proto);
 	ds_pairs_add(b, base, ds_hash64(base));
-	key = DS_PAIR(DS_DIM_PROTO, p->proto);
-	ds_pairs_add(b, key, ds_hash64(key));
+	DS_COUNT(DS_DIM_PROTO, p->proto);
+	if (g != NULL) {
+		DS_COUNT(DS_DIM_SRC_COUNTRY, g->cc);
+		if (g->home < DS_HOME_MAX)
+			DS_COUNT(DS_DIM_SRC_HOME, g->home);
+		/* Like layouts: a buffer-local id, a pair hash over the AS. */
+		v = ds_asns_id(&b->asns, g->asn);
+		ds_dense_inc(&f->dims[DS_DIM_SRC_ASN], v);
+		key = DS_PAIR(DS_DIM_SRC_ASN, 0);
+		ds_pairs_add(b, key | (uint64_t)v << DS_PAIR_VALUE_SHIFT,
+			     ds_hash64(key ^ ds_asns_hash(&b->asns, v)));
+	}
 	if (!(p->flags & DS_PKT_F_L4))
 		return;
 
 	switch (p->proto) {
 	case 6:
-		ds_dense_inc(&f->dims[DS_DIM_TCP_DST_PORT], p->dport);
-		key = DS_PAIR(DS_DIM_TCP_DST_PORT, p->dport);
-		ds_pairs_add(b, key, ds_hash64(key));
+		DS_COUNT(DS_DIM_TCP_DST_PORT, p->dport);
 		if ((p->tcp_flags & (DS_TCP_SYN | DS_TCP_ACK)) != DS_TCP_SYN)
 			return;
-		ds_dense_inc(&f->dims[DS_DIM_TCP_SYN_WINDOW], p->window);
-		key = DS_PAIR(DS_DIM_TCP_SYN_WINDOW, p->window);
-		ds_pairs_add(b, key, ds_hash64(key));
+		DS_COUNT(DS_DIM_TCP_SYN_WINDOW, p->window);
 		/*
 		 * Layout ids are local to the buffer, so the pair's hash is
 		 * taken over the layout itself: the same (layout, source)
@@ -309,11 +372,10 @@ ds_minbuf_count(struct ds_minbuf *b, uint32_t feed, const struct ds_pkt *p, uint
 	default:
 		return;
 	}
-	ds_dense_inc(&f->dims[dim], v);
-	key = DS_PAIR(dim, v);
-	ds_pairs_add(b, key, ds_hash64(key));
+	DS_COUNT(dim, v);
 #undef DS_PAIR
 }
+#undef DS_COUNT
 
 /**
  * Format a layout as its label: "MSS,NOP,WS,NOP,NOP,SACK", "none" when empty.

@@ -23,7 +23,37 @@ static const char *const dim_names[DS_DIM_MAX] = {
 	[DS_DIM_ICMP6] = "icmp6",
 	[DS_DIM_TCP_SYN_WINDOW] = "tcp_syn_window",
 	[DS_DIM_TCP_SYN_OPTIONS] = "tcp_syn_options",
+	[DS_DIM_SRC_COUNTRY] = "src_country",
+	[DS_DIM_SRC_ASN] = "src_asn",
+	[DS_DIM_SRC_HOME] = "src_home",
 };
+
+int
+ds_cc_index(const char *cc)
+{
+	int a, b;
+
+	if (cc == NULL || cc[0] == '\0' || cc[1] == '\0' || cc[2] != '\0')
+		return -1;
+	a = (cc[0] | 0x20) - 'a';
+	b = (cc[1] | 0x20) - 'a';
+	if (a < 0 || a > 25 || b < 0 || b > 25)
+		return -1;
+	return a * 26 + b;
+}
+
+void
+ds_cc_name(uint32_t idx, char *buf, size_t len)
+{
+	if (idx < DS_CC_CODES)
+		snprintf(buf, len, "%c%c", 'A' + idx / 26, 'A' + idx % 26);
+	else if (idx == DS_CC_BOGON)
+		snprintf(buf, len, "bogon");
+	else if (idx == DS_CC_UNROUTED)
+		snprintf(buf, len, "unrouted");
+	else
+		snprintf(buf, len, "unknown");
+}
 
 const char *
 ds_dim_name(enum ds_dim dim)
@@ -176,6 +206,24 @@ ds_rollup_label(const struct ds_rollup *r, enum ds_dim dim, uint32_t value, char
 		if (value < r->n_layouts)
 			return snprintf(buf, len, "%s", r->layouts[value]);
 		return snprintf(buf, len, "layout%u", value);
+	case DS_DIM_SRC_COUNTRY: {
+		char cc[16];
+
+		/* Through a local buffer: callers may measure with buf NULL, len 0. */
+		ds_cc_name(value, cc, sizeof(cc));
+		return snprintf(buf, len, "%s", cc);
+	}
+	case DS_DIM_SRC_ASN:
+		if (value == DS_ASN_UNROUTED)
+			return snprintf(buf, len, "unrouted");
+		if (value == DS_ASN_BOGON)
+			return snprintf(buf, len, "bogon");
+		if (value == DS_ASN_UNKNOWN)
+			return snprintf(buf, len, "unknown");
+		return snprintf(buf, len, "%u", value);
+	case DS_DIM_SRC_HOME:
+		return snprintf(buf, len, "%s", value == DS_HOME_DOMESTIC ? "domestic" :
+					       value == DS_HOME_OVERSEAS ? "overseas" : "unknown");
 	default:
 		return snprintf(buf, len, "%u", value);
 	}

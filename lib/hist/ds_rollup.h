@@ -43,8 +43,38 @@ enum ds_dim {
 	DS_DIM_ICMP6,            /**< ICMPv6, value type << 8 | code, label "type/code" */
 	DS_DIM_TCP_SYN_WINDOW,   /**< window of SYNs without ACK */
 	DS_DIM_TCP_SYN_OPTIONS,  /**< option layout of SYNs without ACK, value indexes layouts[] */
+	DS_DIM_SRC_COUNTRY,      /**< country of the source (DS_CC_*), label "JP" */
+	DS_DIM_SRC_ASN,          /**< origin AS of the source (DS_ASN_* specials), label "4713" */
+	DS_DIM_SRC_HOME,         /**< DS_HOME_*: geo.home_country or not */
 	DS_DIM_MAX
 };
+
+/*
+ * Countries are ISO 3166 alpha-2 codes as indexes 0-675: (c0 - 'A') * 26 +
+ * (c1 - 'A'). Three more values name what is not a country.
+ */
+#define DS_CC_CODES 676
+#define DS_CC_BOGON 676         /**< special-purpose source address: "bogon" */
+#define DS_CC_UNROUTED 677      /**< no data covers the address: "unrouted" */
+#define DS_CC_UNKNOWN 678       /**< covered, country not known (or IPv6 without data): "unknown" */
+#define DS_CC_MAX 679
+
+/* Special AS values of DS_DIM_SRC_ASN. AS0 means "no origin" (RFC 7607). */
+#define DS_ASN_UNROUTED 0u              /**< "unrouted" */
+#define DS_ASN_BOGON 0xfffffffeu        /**< "bogon" */
+#define DS_ASN_UNKNOWN 0xfffffffdu      /**< "unknown" (IPv6 sources: no IPv6 data) */
+
+/* Values of DS_DIM_SRC_HOME. */
+#define DS_HOME_DOMESTIC 0      /**< "domestic": the source's country is geo.home_country */
+#define DS_HOME_OVERSEAS 1      /**< "overseas": another country */
+#define DS_HOME_UNKNOWN 2       /**< "unknown": bogon, unrouted or no country */
+#define DS_HOME_MAX 3
+
+/** "JP" -> its index; -1 unless exactly two letters A-Z (either case). */
+int ds_cc_index(const char *cc);
+
+/** Index -> "JP", "bogon", "unrouted", "unknown" (buf at least 9 bytes). */
+void ds_cc_name(uint32_t idx, char *buf, size_t len);
 
 /** Value of the `other` bucket: values beyond a table's bound. Label "other". */
 #define DS_ROLLUP_OTHER UINT32_MAX
