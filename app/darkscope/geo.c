@@ -139,13 +139,15 @@ ds_geo_reload(struct ds_app *app)
 		app->geo_reload_failures++;
 		return;
 	}
-	if (ds_geo_build(&cfg->geo, ++app->geo_generation, &t, err, sizeof(err)) < 0) {
+	/* The generation counts tables built: a failed attempt does not use one up. */
+	if (ds_geo_build(&cfg->geo, app->geo_generation + 1, &t, err, sizeof(err)) < 0) {
 		DS_LOG(ERR, "geo: reload failed, the current table stays: %s\n", err);
 		app->geo_reload_failures++;
 		ds_config_free(cfg);
 		return;
 	}
 	ds_config_free(cfg);
+	app->geo_generation++;
 	old = atomic_exchange_explicit(&app->geo, t, memory_order_acq_rel);
 	if (old != NULL) {
 		struct ds_retired *r = &app->retired[app->n_retired++];

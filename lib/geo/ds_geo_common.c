@@ -84,6 +84,7 @@ static const struct {
 	{{0x20, 0x01, 0x00, 0x00}, 23},                         /* IETF protocol assignments */
 	{{0x20, 0x01, 0x0d, 0xb8}, 32},                         /* documentation */
 	{{0x3f, 0xff}, 20},                                     /* documentation */
+	{{0x5f, 0x00}, 16},                                     /* SRv6 SIDs (RFC 9602) */
 	{{0xfc}, 7},                                            /* unique local */
 	{{0xfe, 0x80}, 10},                                     /* link-local */
 	{{0xff}, 8},                                            /* multicast */
