@@ -290,7 +290,9 @@ static void test_defaults(void)
 	EXPECT_INT(&t, cfg->limits.source_pairs, 1048576);
 	EXPECT_INT(&t, cfg->limits.syn_option_layouts, 1024);
 	EXPECT_INT(&t, cfg->limits.src_asns, 16384);
+	EXPECT_INT(&t, cfg->limits.tcp_fingerprints, 4096);
 	check_geo_defaults(&t, &cfg->geo);
+	EXPECT_INT(&t, cfg->n_watch, 0);
 	ds_config_free(cfg);
 	tc_end(&t);
 
@@ -414,7 +416,8 @@ static const char full_yaml[] =
 	"limits:\n"
 	"  source_pairs: 4096\n"
 	"  syn_option_layouts: 77\n"
-	"  src_asns: 100\n";
+	"  src_asns: 100\n"
+	"  tcp_fingerprints: 9\n";
 
 static void test_full(void)
 {
@@ -515,6 +518,7 @@ static void test_full(void)
 	EXPECT_INT(&t, cfg->limits.source_pairs, 4096);
 	EXPECT_INT(&t, cfg->limits.syn_option_layouts, 77);
 	EXPECT_INT(&t, cfg->limits.src_asns, 100);
+	EXPECT_INT(&t, cfg->limits.tcp_fingerprints, 9);
 	ds_config_free(cfg);
 	tc_end(&t);
 }
@@ -560,7 +564,9 @@ static void chk_empty_sections(struct tcase *t, const struct ds_config *c)
 	check_redis_defaults(t, &c->redis);
 	EXPECT_INT(t, c->limits.source_pairs, 1048576);
 	EXPECT_INT(t, c->limits.src_asns, 16384);
+	EXPECT_INT(t, c->limits.tcp_fingerprints, 4096);
 	check_geo_defaults(t, &c->geo);
+	EXPECT_INT(t, c->n_watch, 0);
 }
 
 static void chk_durations(struct tcase *t, const struct ds_config *c)
@@ -622,6 +628,7 @@ static void chk_limits_bounds(struct tcase *t, const struct ds_config *c)
 	EXPECT_INT(t, c->limits.source_pairs, 268435456);
 	EXPECT_INT(t, c->limits.syn_option_layouts, 65535);
 	EXPECT_INT(t, c->limits.src_asns, 1048576);
+	EXPECT_INT(t, c->limits.tcp_fingerprints, 65535);
 }
 
 static void chk_explicit_auto(struct tcase *t, const struct ds_config *c)
@@ -655,7 +662,8 @@ static const struct {
 	  chk_lcore_map },
 	{ "quoted integer", "redis:\n  port: \"6390\"\n" F, chk_quoted_int },
 	{ "empty sections keep defaults",
-	  "sensor:\neal:\n  extra_args:\ncapture:\nports:\nredis:\njsonl:\nlimits:\ngeo:\n" F,
+	  "sensor:\neal:\n  extra_args:\ncapture:\nports:\nredis:\njsonl:\nlimits:\ngeo:\nwatch:\n"
+	  F,
 	  chk_empty_sections },
 	{ "durations: ms, bare seconds, d, zero",
 	  "redis:\n  connect_timeout: 1500ms\n  command_timeout: 600\n  retry_max: 1ms\n"
@@ -676,7 +684,7 @@ static const struct {
 	  "redis:\n  username:\n  unix_socket: ~\njsonl:\n  path: null\n" F, chk_null_strings },
 	{ "limits at their maximum",
 	  "limits:\n  source_pairs: 268435456\n  syn_option_layouts: 65535\n  src_asns: 1048576\n"
-	  F,
+	  "  tcp_fingerprints: 65535\n" F,
 	  chk_limits_bounds },
 	{ "explicit auto everywhere, other enums",
 	  "eal:\n  lcores: auto\n  main_lcore: auto\ncapture:\n  mbufs: auto\n"
@@ -812,7 +820,54 @@ static const char *gen_long_name(void)
 	return gen_buf;
 }
 
-#define ROOT_KEYS "sensor, eal, capture, ports, feeds, workers, redis, jsonl, limits, geo"
+/* n watch rules r0..r(n-1), one line each from line 2, rule i matching dst_port i. */
+static const char *gen_rules(unsigned int n)
+{
+	size_t o = (size_t)snprintf(gen_buf, sizeof(gen_buf), "watch:\n");
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		o += (size_t)snprintf(gen_buf + o, sizeof(gen_buf) - o,
+				      "  - {name: r%u, match: {dst_port: %u}}\n", i, i);
+	snprintf(gen_buf + o, sizeof(gen_buf) - o, F);
+	return gen_buf;
+}
+
+static const char *gen_64_rules(void)
+{
+	return gen_rules(64);
+}
+
+static const char *gen_65_rules(void)
+{
+	return gen_rules(65);
+}
+
+/* One rule whose options layout is n NOPs: "watch:" on line 1, the layout on line 4. */
+static const char *gen_nops(unsigned int n)
+{
+	size_t o = (size_t)snprintf(gen_buf, sizeof(gen_buf),
+				    "watch:\n  - name: r\n    match:\n      options: \"");
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		o += (size_t)snprintf(gen_buf + o, sizeof(gen_buf) - o, "%sNOP", i ? "," : "");
+	snprintf(gen_buf + o, sizeof(gen_buf) - o, "\"\n" F);
+	return gen_buf;
+}
+
+static const char *gen_40_nops(void)
+{
+	return gen_nops(40);
+}
+
+static const char *gen_41_nops(void)
+{
+	return gen_nops(41);
+}
+
+#define ROOT_KEYS "sensor, eal, capture, ports, feeds, workers, redis, jsonl, limits, geo, " \
+		  "watch"
 #define PORT_KEYS "name, device, rx_queues, rss, rx_descriptors, promiscuous"
 #define INT_PORT "redis.port: expected an integer 1-65535, got "
 #define DUR_CONNECT "redis.connect_timeout: expected a duration 1ms-60s such as \"2s\" or " \
@@ -822,6 +877,19 @@ static const char *gen_long_name(void)
 #define LCORES_SYNTAX "eal.lcores: expected \"auto\", a core list of lcores 0-127 such as " \
 		      "\"0-3\" or \"0,2,4\", or an lcore map such as \"0@0,1@1,2@1\", got "
 #define NAME_SYNTAX "expected a name of 1-63 characters A-Z a-z 0-9 _ . -, got "
+/* watch: a rule "r" whose match fields start on line 4, at column 7 */
+#define WR "watch:\n  - name: r\n    match:\n"
+#define MATCH_KEYS "proto, dst_port, src_port, tcp_flags, window, ttl, options, mss, wscale, " \
+		   "seq_eq_dst, ip_id, payload_len"
+#define RANGE_16 "expected an integer 0-65535 or a range \"lo-hi\", got "
+#define RANGE_8 "expected an integer 0-255 or a range \"lo-hi\", got "
+#define PROTO_SYNTAX "expected tcp, udp, icmp, icmp6 or an integer 0-255, got "
+#define FLAGS_SYNTAX "expected TCP flags such as \"S\" (exactly SYN) or \"S/SA\" (SYN set, " \
+		     "ACK clear): letters F S R P A U E C, \"-\" for none, got "
+#define LAYOUT_SYNTAX "expected option kinds separated by commas such as " \
+		      "\"MSS,NOP,WS,NOP,NOP,SACK\", or \"none\", got "
+#define KINDS "(expected EOL, NOP, MSS, WS, SACK, SACKB, TS or a kind number 0-255)"
+#define NOP16 "NOP,NOP,NOP,NOP,NOP,NOP,NOP,NOP,NOP,NOP,NOP,NOP,NOP,NOP,NOP,NOP,"
 
 /* want is the message after "PATH:"; gen, when set, builds the YAML instead of yaml. */
 static const struct {
@@ -918,7 +986,11 @@ static const struct {
 	  "2:13: limits.src_asns: expected an integer 1-1048576, got \"1048577\"" },
 	{ "unknown key in limits", "limits:\n  asns: 10\n" F, NULL,
 	  "2:3: limits.asns: unknown key (expected one of: source_pairs, syn_option_layouts, "
-	  "src_asns)" },
+	  "src_asns, tcp_fingerprints)" },
+	{ "tcp_fingerprints 0", "limits:\n  tcp_fingerprints: 0\n" F, NULL,
+	  "2:21: limits.tcp_fingerprints: expected an integer 1-65535, got \"0\"" },
+	{ "tcp_fingerprints too big", "limits:\n  tcp_fingerprints: 65536\n" F, NULL,
+	  "2:21: limits.tcp_fingerprints: expected an integer 1-65535, got \"65536\"" },
 
 	/* booleans and enums */
 	{ "bool: maybe", "eal:\n  huge_pages: maybe\n" F, NULL,
@@ -1169,6 +1241,168 @@ static const struct {
 	  "    rx: [{port: p, queue: 0}]\n" F, NULL,
 	  "8:3: workers: port \"p\" queue 1 is not read by any worker" },
 
+	/* watch: the rule list, each rule, each field's syntax, what can never match */
+	{ "watch: not a list", "watch: {name: r}\n" F, NULL,
+	  "1:8: watch: expected a list of at most 64 rules, got a mapping" },
+	{ "watch: a rule that is a scalar", "watch: [r]\n" F, NULL,
+	  "1:9: watch[0]: expected a mapping, got \"r\"" },
+	{ "watch: 65 rules", NULL, gen_65_rules,
+	  "66:5: watch: expected a list of at most 64 rules, got 65 entries" },
+	{ "watch: missing name", "watch:\n  - match: {ttl: 1}\n" F, NULL,
+	  "2:5: watch[0]: missing key 'name'" },
+	{ "watch: missing match", "watch:\n  - name: r\n" F, NULL,
+	  "2:5: watch[0]: missing key 'match'" },
+	{ "watch: bad rule name", "watch:\n  - name: a/b\n    match: {ttl: 1}\n" F, NULL,
+	  "2:11: watch[0].name: " NAME_SYNTAX "\"a/b\"" },
+	{ "watch: duplicate rule name",
+	  "watch:\n  - name: r\n    match: {ttl: 1}\n  - name: r\n    match: {ttl: 2}\n" F, NULL,
+	  "4:11: watch[1].name: duplicate rule name \"r\" (first at watch[0], line 2)" },
+	{ "watch: unknown key in a rule", "watch:\n  - name: r\n    when: {ttl: 1}\n" F, NULL,
+	  "3:5: watch[0].when: unknown key (expected one of: name, match)" },
+	{ "watch: unknown field in match", WR "      flags: S\n" F, NULL,
+	  "4:7: watch[0].match.flags: unknown key (expected one of: " MATCH_KEYS ")" },
+	{ "watch: field given twice", WR "      ttl: 1\n      ttl: 2\n" F, NULL,
+	  "5:7: watch[0].match.ttl: duplicate key (first at line 4)" },
+	{ "watch: empty match mapping", "watch:\n  - name: r\n    match: {}\n" F, NULL,
+	  "3:12: watch[0].match: expected at least one of: " MATCH_KEYS ", got an empty mapping" },
+	{ "watch: match with nothing", "watch:\n  - name: r\n    match:\n" F, NULL,
+	  "3:11: watch[0].match: expected at least one of: " MATCH_KEYS ", got nothing" },
+	{ "watch: match is a scalar", "watch:\n  - name: r\n    match: tcp\n" F, NULL,
+	  "3:12: watch[0].match: expected a mapping, got \"tcp\"" },
+	{ "watch: error in the second rule",
+	  "watch:\n  - name: a\n    match: {ttl: 1}\n  - name: b\n    match: {ttl: x}\n" F, NULL,
+	  "5:18: watch[1].match.ttl: " RANGE_8 "\"x\"" },
+
+	/* alternatives */
+	{ "watch: empty list", WR "      dst_port: []\n" F, NULL,
+	  "4:17: watch[0].match.dst_port: expected a list of 1-16 alternatives, got an empty "
+	  "list" },
+	{ "watch: 17 alternatives",
+	  WR "      dst_port: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]\n" F,
+	  NULL,
+	  "4:73: watch[0].match.dst_port: expected a list of 1-16 alternatives, got 17 entries" },
+	{ "watch: 9 layouts",
+	  WR "      options: [none, none, none, none, none, none, none, none, none]\n" F, NULL,
+	  "4:65: watch[0].match.options: expected a list of 1-8 layouts, got 9 entries" },
+	{ "watch: a list in a list", WR "      ip_id: [[1]]\n" F, NULL,
+	  "4:15: watch[0].match.ip_id[0]: " RANGE_16 "a list" },
+
+	/* numbers and ranges */
+	{ "watch: window above 65535", WR "      window: 70000\n" F, NULL,
+	  "4:15: watch[0].match.window: " RANGE_16 "\"70000\"" },
+	{ "watch: ttl above 255", WR "      ttl: 256\n" F, NULL,
+	  "4:12: watch[0].match.ttl: " RANGE_8 "\"256\"" },
+	{ "watch: range end above 255", WR "      wscale: \"0-256\"\n" F, NULL,
+	  "4:15: watch[0].match.wscale: " RANGE_8 "\"0-256\"" },
+	{ "watch: reversed range", WR "      dst_port: [23, \"2048-1024\"]\n" F, NULL,
+	  "4:22: watch[0].match.dst_port[1]: range \"2048-1024\" is reversed (did you mean "
+	  "\"1024-2048\"?)" },
+	{ "watch: open range", WR "      mss: 1460-\n" F, NULL,
+	  "4:12: watch[0].match.mss: " RANGE_16 "\"1460-\"" },
+	{ "watch: negative number", WR "      src_port: -1\n" F, NULL,
+	  "4:17: watch[0].match.src_port: " RANGE_16 "\"-1\"" },
+	{ "watch: blanks in a range", WR "      payload_len: 1 - 20\n" F, NULL,
+	  "4:20: watch[0].match.payload_len: " RANGE_16 "\"1 - 20\"" },
+	{ "watch: leading zero", WR "      ip_id: \"054321\"\n" F, NULL,
+	  "4:14: watch[0].match.ip_id: " RANGE_16 "\"054321\"" },
+	{ "watch: a port name", WR "      dst_port: telnet\n" F, NULL,
+	  "4:17: watch[0].match.dst_port: " RANGE_16 "\"telnet\"" },
+	{ "watch: nothing", WR "      window:\n" F, NULL,
+	  "4:14: watch[0].match.window: " RANGE_16 "nothing" },
+
+	/* proto */
+	{ "watch: unknown protocol name", WR "      proto: sctp\n" F, NULL,
+	  "4:14: watch[0].match.proto: " PROTO_SYNTAX "\"sctp\"" },
+	{ "watch: protocol names are lower case", WR "      proto: [tcp, TCP]\n" F, NULL,
+	  "4:20: watch[0].match.proto[1]: " PROTO_SYNTAX "\"TCP\"" },
+	{ "watch: protocol 256", WR "      proto: 256\n" F, NULL,
+	  "4:14: watch[0].match.proto: " PROTO_SYNTAX "\"256\"" },
+	{ "watch: protocol range", WR "      proto: 6-17\n" F, NULL,
+	  "4:14: watch[0].match.proto: " PROTO_SYNTAX "\"6-17\"" },
+
+	/* tcp_flags */
+	{ "watch: unknown flag letter", WR "      tcp_flags: Sx\n" F, NULL,
+	  "4:18: watch[0].match.tcp_flags: unknown flag \"x\" in \"Sx\" (expected F S R P A U E C, "
+	  "or \"-\" for none)" },
+	{ "watch: flag letters are upper case", WR "      tcp_flags: \"s/sa\"\n" F, NULL,
+	  "4:18: watch[0].match.tcp_flags: unknown flag \"s\" in \"s/sa\" (expected F S R P A U E "
+	  "C, or \"-\" for none)" },
+	{ "watch: unknown letter in the mask", WR "      tcp_flags: \"S/SX\"\n" F, NULL,
+	  "4:18: watch[0].match.tcp_flags: unknown flag \"X\" in \"S/SX\" (expected F S R P A U E "
+	  "C, or \"-\" for none)" },
+	{ "watch: FLAGS not within MASK", WR "      tcp_flags: \"SA/S\"\n" F, NULL,
+	  "4:18: watch[0].match.tcp_flags: \"SA/S\": flags outside the mask (every flag of FLAGS "
+	  "must also be in MASK)" },
+	{ "watch: a flag twice", WR "      tcp_flags: [S, SS]\n" F, NULL,
+	  "4:22: watch[0].match.tcp_flags[1]: flag S is given twice in \"SS\"" },
+	{ "watch: empty flags", WR "      tcp_flags: \"\"\n" F, NULL,
+	  "4:18: watch[0].match.tcp_flags: " FLAGS_SYNTAX "\"\"" },
+	{ "watch: empty mask", WR "      tcp_flags: \"S/\"\n" F, NULL,
+	  "4:18: watch[0].match.tcp_flags: " FLAGS_SYNTAX "\"S/\"" },
+	{ "watch: two masks", WR "      tcp_flags: \"S/SA/F\"\n" F, NULL,
+	  "4:18: watch[0].match.tcp_flags: " FLAGS_SYNTAX "\"S/SA/F\"" },
+	{ "watch: \"-\" as a mask", WR "      tcp_flags: \"S/-\"\n" F, NULL,
+	  "4:18: watch[0].match.tcp_flags: " FLAGS_SYNTAX "\"S/-\"" },
+	{ "watch: \"-\" among letters", WR "      tcp_flags: \"-S\"\n" F, NULL,
+	  "4:18: watch[0].match.tcp_flags: " FLAGS_SYNTAX "\"-S\"" },
+	{ "watch: flags as a number", WR "      tcp_flags: 2\n" F, NULL,
+	  "4:18: watch[0].match.tcp_flags: unknown flag \"2\" in \"2\" (expected F S R P A U E "
+	  "C, or \"-\" for none)" },
+	{ "watch: a control character in the flags", WR "      tcp_flags: \"S\\tA\"\n" F, NULL,
+	  "4:18: watch[0].match.tcp_flags: " FLAGS_SYNTAX "\"S\\x09A\"" },
+	{ "watch: a non-ASCII letter in the flags", WR "      tcp_flags: S\xc3\xa9\n" F, NULL,
+	  "4:18: watch[0].match.tcp_flags: " FLAGS_SYNTAX "\"S\xc3\xa9\"" },
+	{ "watch: a NUL in the flags", WR "      tcp_flags: \"S\\0\"\n" F, NULL,
+	  "4:18: watch[0].match.tcp_flags: " FLAGS_SYNTAX "\"S\\x00\"" },
+	{ "watch: a NUL in a layout", WR "      options: \"MSS\\0\"\n" F, NULL,
+	  "4:16: watch[0].match.options: " LAYOUT_SYNTAX "\"MSS\\x00\"" },
+	{ "watch: a NUL in a number", WR "      ttl: \"64\\0\"\n" F, NULL,
+	  "4:12: watch[0].match.ttl: " RANGE_8 "\"64\\x00\"" },
+
+	/* options */
+	{ "watch: unknown option kind", WR "      options: \"MSS,NOP,WSCALE\"\n" F, NULL,
+	  "4:16: watch[0].match.options: unknown option kind \"WSCALE\" in \"MSS,NOP,WSCALE\" "
+	  KINDS },
+	{ "watch: option names are upper case", WR "      options: [\"MSS,NOP\", mss]\n" F, NULL,
+	  "4:28: watch[0].match.options[1]: unknown option kind \"mss\" in \"mss\" " KINDS },
+	{ "watch: option kind 256", WR "      options: \"MSS,256\"\n" F, NULL,
+	  "4:16: watch[0].match.options: unknown option kind \"256\" in \"MSS,256\" " KINDS },
+	{ "watch: blank after a comma", WR "      options: \"MSS, NOP\"\n" F, NULL,
+	  "4:16: watch[0].match.options: unknown option kind \" NOP\" in \"MSS, NOP\" " KINDS },
+	{ "watch: layout of 41 kinds", NULL, gen_41_nops,
+	  "4:16: watch[0].match.options: \"" NOP16 "...\" has 41 option kinds (at most 40: a TCP "
+	  "header holds 40 bytes of options)" },
+	{ "watch: none with other kinds", WR "      options: \"none,MSS\"\n" F, NULL,
+	  "4:16: watch[0].match.options: \"none\" cannot be combined with other kinds in "
+	  "\"none,MSS\"" },
+	{ "watch: other kinds with none", WR "      options: \"MSS,none\"\n" F, NULL,
+	  "4:16: watch[0].match.options: \"none\" cannot be combined with other kinds in "
+	  "\"MSS,none\"" },
+	{ "watch: empty option kind", WR "      options: \"MSS,,NOP\"\n" F, NULL,
+	  "4:16: watch[0].match.options: " LAYOUT_SYNTAX "\"MSS,,NOP\"" },
+	{ "watch: trailing comma", WR "      options: \"MSS,\"\n" F, NULL,
+	  "4:16: watch[0].match.options: " LAYOUT_SYNTAX "\"MSS,\"" },
+	{ "watch: empty layout", WR "      options: \"\"\n" F, NULL,
+	  "4:16: watch[0].match.options: " LAYOUT_SYNTAX "\"\"" },
+
+	/* seq_eq_dst */
+	{ "watch: seq_eq_dst not a bool", WR "      seq_eq_dst: 1\n" F, NULL,
+	  "4:19: watch[0].match.seq_eq_dst: expected true or false, got \"1\"" },
+	{ "watch: seq_eq_dst is a list", WR "      seq_eq_dst: [true]\n" F, NULL,
+	  "4:19: watch[0].match.seq_eq_dst: expected true or false, got a list" },
+
+	/* fields that proto rules out */
+	{ "watch: a TCP field with proto udp", WR "      proto: udp\n      window: 5656\n" F, NULL,
+	  "5:15: watch[0].match.window: matches TCP packets only, and match.proto does not "
+	  "include tcp (6)" },
+	{ "watch: seq_eq_dst with proto icmp", WR "      proto: icmp\n      seq_eq_dst: true\n" F,
+	  NULL, "5:19: watch[0].match.seq_eq_dst: matches TCP packets only, and match.proto "
+	  "does not include tcp (6)" },
+	{ "watch: ports with ICMP only",
+	  WR "      proto: [icmp, icmp6]\n      dst_port: 23\n" F, NULL,
+	  "5:17: watch[0].match.dst_port: matches TCP and UDP packets only, and match.proto "
+	  "includes neither tcp (6) nor udp (17)" },
+
 	/* the document itself */
 	{ "empty file", "", NULL, "1:1: document: empty document (at least 'feeds' is required)" },
 	{ "comments only", "# nothing\n\n", NULL,
@@ -1227,6 +1461,281 @@ static void test_errors(void)
 			EXPECT_STR(&t, err.msg, want);
 			EXPECT_INT(&t, e, EINVAL);
 		}
+		tc_end(&t);
+	}
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* watch: valid rules, every member of struct ds_watch_rule                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Rule 0 sets every field, several alternatives each; rule 1 two fields in flow style. */
+static const char watch_full_yaml[] =
+	F
+	"watch:\n"
+	"  - name: full.rule_1\n"                       /* line 5 */
+	"    match:\n"
+	"      proto: [tcp, udp, icmp, icmp6, 0, 255, \"132\"]\n"
+	"      dst_port: [23, 2323, \"8000-8099\", 0-0, 65535]\n"
+	"      src_port: 53\n"
+	"      tcp_flags: [\"S/SA\", S, \"-\", \"-/RF\", FSRPAUEC, \"C/CE\"]\n"
+	"      window: [5656, \"1024-2048\"]\n"
+	"      ttl: \"200-255\"\n"
+	"      options:\n"
+	"        - MSS,NOP,WS,NOP,NOP,SACK\n"
+	"        - none\n"
+	"        - \"MSS,SACK,TS,NOP,WS\"\n"
+	"        - EOL,SACKB,254,0\n"
+	"      mss: [1460, \"536-1400\"]\n"
+	"      wscale: 0-14\n"
+	"      seq_eq_dst: true\n"
+	"      ip_id: 54321\n"
+	"      payload_len: [0, \"1-20\"]\n"
+	"  - name: second\n"                            /* line 23 */
+	"    match: {ttl: 64, seq_eq_dst: no}\n";
+
+static void expect_ranges(struct tcase *t, const char *what, const struct ds_range16 *got,
+			  unsigned int n_got, const unsigned int *want, unsigned int n_want)
+{
+	char name[64];
+	unsigned int i;
+
+	snprintf(name, sizeof(name), "n_%s", what);
+	expect_int(t, name, n_got, n_want);
+	for (i = 0; i < n_got && i < n_want; i++) {
+		snprintf(name, sizeof(name), "%s[%u].lo", what, i);
+		expect_int(t, name, got[i].lo, want[2 * i]);
+		snprintf(name, sizeof(name), "%s[%u].hi", what, i);
+		expect_int(t, name, got[i].hi, want[2 * i + 1]);
+	}
+}
+
+#define EXPECT_RANGES(t, r, field, ...) do { \
+	static const unsigned int want_[] = { __VA_ARGS__ }; \
+	expect_ranges(t, #field, (r)->field, (r)->n_##field, want_, \
+		      sizeof(want_) / sizeof(want_[0]) / 2); \
+} while (0)
+
+static void expect_layout(struct tcase *t, const struct ds_watch_layout *l, unsigned int i,
+			  const uint8_t *want, unsigned int n)
+{
+	char name[64];
+	unsigned int k;
+
+	snprintf(name, sizeof(name), "options[%u].n", i);
+	expect_int(t, name, l->n, n);
+	for (k = 0; k < n && k < l->n; k++) {
+		snprintf(name, sizeof(name), "options[%u].kinds[%u]", i, k);
+		expect_int(t, name, l->kinds[k], want[k]);
+	}
+}
+
+static void test_watch_full(void)
+{
+	static const uint8_t lay0[] = { 2, 1, 3, 1, 1, 4 }, lay2[] = { 2, 4, 8, 1, 3 },
+			     lay3[] = { 0, 5, 254, 0 };
+	/* proto bitmap: 0, 1, 6 in byte 0; 17 in byte 2; 58 in byte 7; 132 in 16; 255 in 31 */
+	uint8_t proto[32] = { [0] = 0x43, [2] = 0x02, [7] = 0x04, [16] = 0x10, [31] = 0x80 };
+	const struct ds_watch_rule *r;
+	struct ds_config_error err;
+	struct ds_config *cfg;
+	char path[PATH_MAX], name[32];
+	struct tcase t;
+	unsigned int i;
+	int e;
+
+	tc_start(&t, "watch", "a rule with every field, and a second rule");
+	cfg = load_text(watch_full_yaml, path, &err, &e);
+	if (cfg == NULL) {
+		tc_fail(&t, "load failed: %s", err.msg);
+		tc_end(&t);
+		return;
+	}
+	EXPECT_INT(&t, cfg->n_watch, 2);
+	r = &cfg->watch[0];
+	EXPECT_STR(&t, r->name, "full.rule_1");
+	EXPECT_INT(&t, r->line, 5);
+	EXPECT_INT(&t, r->fields, 0xfff);
+	EXPECT_INT(&t, r->fields, DS_WATCH_PROTO | DS_WATCH_DST_PORT | DS_WATCH_SRC_PORT |
+		   DS_WATCH_TCP_FLAGS | DS_WATCH_WINDOW | DS_WATCH_TTL | DS_WATCH_OPTIONS |
+		   DS_WATCH_MSS | DS_WATCH_WSCALE | DS_WATCH_SEQ_EQ_DST | DS_WATCH_IP_ID |
+		   DS_WATCH_PAYLOAD_LEN);
+	for (i = 0; i < 32; i++) {
+		snprintf(name, sizeof(name), "proto[%u]", i);
+		expect_int(&t, name, r->proto[i], proto[i]);
+	}
+	EXPECT_RANGES(&t, r, dst_port, 23, 23, 2323, 2323, 8000, 8099, 0, 0, 65535, 65535);
+	EXPECT_RANGES(&t, r, src_port, 53, 53);
+	EXPECT_INT(&t, r->n_tcp_flags, 6);
+	if (r->n_tcp_flags == 6) {
+		EXPECT_INT(&t, r->tcp_flags[0].value, 0x02);    /* S/SA */
+		EXPECT_INT(&t, r->tcp_flags[0].mask, 0x12);
+		EXPECT_INT(&t, r->tcp_flags[1].value, 0x02);    /* S: exactly SYN */
+		EXPECT_INT(&t, r->tcp_flags[1].mask, 0xff);
+		EXPECT_INT(&t, r->tcp_flags[2].value, 0x00);    /* -: no flag at all */
+		EXPECT_INT(&t, r->tcp_flags[2].mask, 0xff);
+		EXPECT_INT(&t, r->tcp_flags[3].value, 0x00);    /* -/RF: neither RST nor FIN */
+		EXPECT_INT(&t, r->tcp_flags[3].mask, 0x05);
+		EXPECT_INT(&t, r->tcp_flags[4].value, 0xff);    /* every flag */
+		EXPECT_INT(&t, r->tcp_flags[4].mask, 0xff);
+		EXPECT_INT(&t, r->tcp_flags[5].value, 0x80);    /* C/CE: CWR without ECE */
+		EXPECT_INT(&t, r->tcp_flags[5].mask, 0xc0);
+	}
+	EXPECT_RANGES(&t, r, window, 5656, 5656, 1024, 2048);
+	EXPECT_RANGES(&t, r, ttl, 200, 255);
+	EXPECT_INT(&t, r->n_options, 4);
+	if (r->n_options == 4) {
+		expect_layout(&t, &r->options[0], 0, lay0, sizeof(lay0));
+		expect_layout(&t, &r->options[1], 1, NULL, 0);
+		expect_layout(&t, &r->options[2], 2, lay2, sizeof(lay2));
+		expect_layout(&t, &r->options[3], 3, lay3, sizeof(lay3));
+	}
+	EXPECT_RANGES(&t, r, mss, 1460, 1460, 536, 1400);
+	EXPECT_RANGES(&t, r, wscale, 0, 14);
+	EXPECT_INT(&t, r->seq_eq_dst, true);
+	EXPECT_RANGES(&t, r, ip_id, 54321, 54321);
+	EXPECT_RANGES(&t, r, payload_len, 0, 0, 1, 20);
+
+	/* The second rule: what is not given stays empty, for the matcher to skip. */
+	r = &cfg->watch[1];
+	EXPECT_STR(&t, r->name, "second");
+	EXPECT_INT(&t, r->line, 23);
+	EXPECT_INT(&t, r->fields, DS_WATCH_TTL | DS_WATCH_SEQ_EQ_DST);
+	EXPECT_RANGES(&t, r, ttl, 64, 64);
+	EXPECT_INT(&t, r->seq_eq_dst, false);
+	for (i = 0; i < 32; i++)
+		if (r->proto[i] != 0)
+			tc_fail(&t, "watch[1].proto[%u] = %u, want 0", i, r->proto[i]);
+	EXPECT_INT(&t, r->n_dst_port + r->n_src_port + r->n_tcp_flags + r->n_window +
+		   r->n_options + r->n_mss + r->n_wscale + r->n_ip_id + r->n_payload_len, 0);
+	ds_config_free(cfg);
+	tc_end(&t);
+}
+
+static void chk_watch_64(struct tcase *t, const struct ds_config *c)
+{
+	EXPECT_INT(t, c->n_watch, 64);
+	if (c->n_watch != 64)
+		return;
+	EXPECT_STR(t, c->watch[0].name, "r0");
+	EXPECT_INT(t, c->watch[0].line, 2);
+	EXPECT_STR(t, c->watch[63].name, "r63");
+	EXPECT_INT(t, c->watch[63].line, 65);
+	EXPECT_INT(t, c->watch[63].fields, DS_WATCH_DST_PORT);
+	EXPECT_INT(t, c->watch[63].n_dst_port, 1);
+	EXPECT_INT(t, c->watch[63].dst_port[0].lo, 63);
+	EXPECT_INT(t, c->watch[63].dst_port[0].hi, 63);
+}
+
+static void chk_watch_40_nops(struct tcase *t, const struct ds_config *c)
+{
+	unsigned int k;
+
+	EXPECT_INT(t, c->n_watch, 1);
+	EXPECT_INT(t, c->watch[0].n_options, 1);
+	EXPECT_INT(t, c->watch[0].options[0].n, 40);
+	for (k = 0; k < 40; k++)
+		if (c->watch[0].options[0].kinds[k] != 1)
+			tc_fail(t, "kinds[%u] = %u, want 1 (NOP)", k,
+				c->watch[0].options[0].kinds[k]);
+}
+
+static void chk_watch_limits(struct tcase *t, const struct ds_config *c)
+{
+	const struct ds_watch_rule *r = &c->watch[0];
+	unsigned int i;
+
+	EXPECT_INT(t, r->n_dst_port, 16);
+	for (i = 0; i < 16 && i < r->n_dst_port; i++)
+		if (r->dst_port[i].lo != i + 1 || r->dst_port[i].hi != i + 1)
+			tc_fail(t, "dst_port[%u] = %u-%u, want %u", i, r->dst_port[i].lo,
+				r->dst_port[i].hi, i + 1);
+	EXPECT_INT(t, r->n_options, 8);
+	EXPECT_INT(t, r->options[7].n, 1);
+	EXPECT_INT(t, r->options[7].kinds[0], 8);
+	/* Bounds: the largest value of each width. */
+	EXPECT_INT(t, r->window[0].lo, 65535);
+	EXPECT_INT(t, r->ttl[0].lo, 0);
+	EXPECT_INT(t, r->ttl[0].hi, 255);
+	EXPECT_INT(t, r->wscale[0].hi, 255);
+}
+
+static void chk_watch_empty(struct tcase *t, const struct ds_config *c)
+{
+	EXPECT_INT(t, c->n_watch, 0);
+}
+
+/* proto leaves the ports possible (udp, or icmp with udp): not "can never match". */
+static void chk_watch_udp_ports(struct tcase *t, const struct ds_config *c)
+{
+	EXPECT_INT(t, c->n_watch, 2);
+	EXPECT_INT(t, c->watch[0].fields,
+		   DS_WATCH_PROTO | DS_WATCH_SRC_PORT | DS_WATCH_PAYLOAD_LEN);
+	EXPECT_INT(t, c->watch[0].proto[2], 0x02);
+	EXPECT_INT(t, c->watch[0].src_port[0].lo, 53);
+	EXPECT_INT(t, c->watch[1].proto[0], 0x02);
+	EXPECT_INT(t, c->watch[1].proto[2], 0x02);
+	EXPECT_INT(t, c->watch[1].n_dst_port, 1);
+}
+
+/* Quoted and unquoted numbers mean the same; yes is true. */
+static void chk_watch_quoted(struct tcase *t, const struct ds_config *c)
+{
+	const struct ds_watch_rule *r = &c->watch[0];
+
+	EXPECT_INT(t, r->n_window, 2);
+	EXPECT_INT(t, r->window[0].lo, 5656);
+	EXPECT_INT(t, r->window[1].lo, 5656);
+	EXPECT_INT(t, r->seq_eq_dst, true);
+	EXPECT_INT(t, r->proto[0], 0x40);
+	EXPECT_INT(t, r->fields, DS_WATCH_PROTO | DS_WATCH_WINDOW | DS_WATCH_SEQ_EQ_DST);
+}
+
+static const struct {
+	const char *name;
+	const char *yaml;
+	const char *(*gen)(void);
+	void (*check)(struct tcase *t, const struct ds_config *c);
+} watch_cases[] = {
+	{ "64 rules", NULL, gen_64_rules, chk_watch_64 },
+	{ "a layout of 40 kinds", NULL, gen_40_nops, chk_watch_40_nops },
+	{ "16 alternatives, 8 layouts, values at their bounds",
+	  "watch:\n  - name: r\n    match:\n"
+	  "      dst_port: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]\n"
+	  "      options: [none, none, none, none, none, none, none, TS]\n"
+	  "      window: 65535\n      ttl: 0-255\n      wscale: \"255\"\n" F, NULL,
+	  chk_watch_limits },
+	{ "watch: []", "watch: []\n" F, NULL, chk_watch_empty },
+	{ "watch with nothing", "watch:\n" F, NULL, chk_watch_empty },
+	{ "ports with proto udp, or icmp and udp",
+	  "watch:\n  - {name: dns, match: {proto: udp, src_port: 53, payload_len: 0-511}}\n"
+	  "  - {name: mix, match: {proto: [icmp, udp], dst_port: 161}}\n" F, NULL,
+	  chk_watch_udp_ports },
+	{ "quoted numbers, yes as a bool",
+	  "watch:\n  - name: r\n    match:\n      proto: \"6\"\n      window: [5656, \"5656\"]\n"
+	  "      seq_eq_dst: yes\n" F, NULL, chk_watch_quoted },
+};
+
+static void test_watch(void)
+{
+	unsigned int i;
+
+	test_watch_full();
+	for (i = 0; i < sizeof(watch_cases) / sizeof(watch_cases[0]); i++) {
+		struct ds_config_error err;
+		struct ds_config *cfg;
+		char path[PATH_MAX];
+		struct tcase t;
+		int e;
+
+		tc_start(&t, "watch", watch_cases[i].name);
+		cfg = load_text(watch_cases[i].gen != NULL ? watch_cases[i].gen() :
+				watch_cases[i].yaml, path, &err, &e);
+		if (cfg == NULL)
+			tc_fail(&t, "load failed: %s", err.msg);
+		else
+			watch_cases[i].check(&t, cfg);
+		ds_config_free(cfg);
 		tc_end(&t);
 	}
 }
@@ -2007,8 +2516,31 @@ static void test_reference(const char *source_root)
 	EXPECT_INT(&t, cfg->limits.source_pairs, 1048576);
 	EXPECT_INT(&t, cfg->limits.syn_option_layouts, 1024);
 	EXPECT_INT(&t, cfg->limits.src_asns, 16384);
+	EXPECT_INT(&t, cfg->limits.tcp_fingerprints, 4096);
 	/* sources: [] is active (the example files do not exist here): geo off. */
 	check_geo_defaults(&t, &cfg->geo);
+	/* The two example rules: SYN without ACK (S/SA) is value 0x02 under mask 0x12. */
+	EXPECT_INT(&t, cfg->n_watch, 2);
+	if (cfg->n_watch == 2) {
+		const struct ds_watch_rule *w = cfg->watch;
+
+		EXPECT_STR(&t, w[0].name, "window-5656");
+		EXPECT_INT(&t, w[0].fields, DS_WATCH_PROTO | DS_WATCH_TCP_FLAGS | DS_WATCH_WINDOW);
+		EXPECT_INT(&t, w[0].proto[0], 0x40);
+		EXPECT_INT(&t, w[0].n_tcp_flags, 1);
+		EXPECT_INT(&t, w[0].tcp_flags[0].value, 0x02);
+		EXPECT_INT(&t, w[0].tcp_flags[0].mask, 0x12);
+		EXPECT_RANGES(&t, &w[0], window, 5656, 5656);
+		EXPECT_STR(&t, w[1].name, "telnet-high-ttl");
+		EXPECT_INT(&t, w[1].fields, DS_WATCH_PROTO | DS_WATCH_DST_PORT |
+			   DS_WATCH_TCP_FLAGS | DS_WATCH_TTL);
+		EXPECT_INT(&t, w[1].proto[0], 0x40);
+		EXPECT_RANGES(&t, &w[1], dst_port, 23, 23, 2323, 2323);
+		EXPECT_INT(&t, w[1].tcp_flags[0].value, 0x02);
+		EXPECT_INT(&t, w[1].tcp_flags[0].mask, 0x12);
+		EXPECT_RANGES(&t, &w[1], ttl, 200, 255);
+		EXPECT_INT(&t, w[1].line > w[0].line, true);
+	}
 	ds_config_free(cfg);
 	tc_end(&t);
 
@@ -2325,6 +2857,7 @@ int main(int argc, char **argv)
 	test_full();
 	test_valid();
 	test_errors();
+	test_watch();
 	test_file_errors();
 	test_geo();
 	test_reference(argv[1]);

@@ -8,12 +8,19 @@ a pcap record walker written here (format, lengths, timestamps) and tshark
 (protocol validity, checksums, traffic mix). The --truth summary is compared
 with tshark's counts, never with numbers the generator printed elsewhere.
 
+Campaigns (--campaign) are checked against the ranges file itself, read here
+with bisect, and the spray (--spray) against tshark's view of every option
+layout. The campaign cases need $DS_SHARED_DATA/geo/asn-country-ipv4-num.csv
+and are skipped without it.
+
 Cases run in table order and print one line each. The first case checks that
 bad arguments are rejected. Cases that need tshark are skipped when $TSHARK is
 unset; if every case that ran passed but some were skipped, the exit status
 is 77. Exit 1 on any failure.
 """
 
+import bisect
+import datetime
 import hashlib
 import ipaddress
 import json
@@ -26,6 +33,8 @@ import time
 
 GEN = os.environ.get("DARKSCOPE_GEN")
 TSHARK = os.environ.get("TSHARK")
+SHARED = os.environ.get("DS_SHARED_DATA", "")
+RANGES = os.path.join(SHARED, "geo", "asn-country-ipv4-num.csv")
 
 START = 1716163200              # 2024-05-20T00:00:00Z, the default --start
 DEFAULT_PREFIXES = [ipaddress.ip_network("198.18.0.0/16"),
@@ -136,6 +145,12 @@ def tshark_rows(path):
     return rows
 
 
+def tshark_rows_fields(path, fields):
+    out = tshark(["-r", path, "-T", "fields", "-E", "separator=|"] +
+                 sum((["-e", f] for f in fields), []))
+    return [dict(zip(fields, line.split("|"))) for line in out.splitlines()]
+
+
 def epoch_ns(s):
     sec, _, frac = s.partition(".")
     return int(sec) * 1000000000 + int((frac + "000000000")[:9])
@@ -225,6 +240,46 @@ def expect_equal(what, got, want, errors):
         errors.append(f"{what}: tshark {got} != truth {want}")
 
 
+class CountryRanges:
+    """An ip-location-db asn-country file, looked up with bisect: IPv4 rows only."""
+
+    def __init__(self, path):
+        self.starts, self.ends, self.ccs = [], [], []
+        with open(path) as f:
+            for line in f:
+                start, end, cc = line.strip().split(",")
+                if ":" in start:
+                    continue
+                self.starts.append(self.addr(start))
+                self.ends.append(self.addr(end))
+                self.ccs.append(cc)
+
+    @staticmethod
+    def addr(v):
+        return int(ipaddress.ip_address(v)) if "." in v else int(v)
+
+    def lookup(self, a):
+        i = bisect.bisect_right(self.starts, int(a)) - 1
+        return self.ccs[i] if i >= 0 and int(a) <= self.ends[i] else None
+
+
+def tcp_window(frame):
+    """The TCP window of an IPv4 TCP frame (tags skipped), else None."""
+    off, etype = 12, struct.unpack_from("!H", frame, 12)[0]
+    while etype in (0x8100, 0x88a8):
+        off += 4
+        etype = struct.unpack_from("!H", frame, off)[0]
+    ip = off + 2
+    if etype != 0x0800 or frame[ip + 9] != 6:
+        return None
+    return struct.unpack_from("!H", frame, ip + (frame[ip] & 0x0f) * 4 + 14)[0]
+
+
+def utc_day(ns):
+    return datetime.datetime.fromtimestamp(ns // 10**9, datetime.timezone.utc).strftime(
+        "%Y-%m-%d")
+
+
 # ---- cases -----------------------------------------------------------------
 
 def case_bad_args(ctx):
@@ -253,6 +308,43 @@ def case_bad_args(ctx):
         (["--out", out, "stray"], "stray"),
         (["--packets", "10"], "--out"),
         (["--out"], "--out"),
+        (["--out", out, "--spray=1"], "--spray"),
+    ]
+    # Campaigns: the spec, and the ranges file (small ones written here).
+    d = ctx["tmp"]
+    files = {"small.csv": "1.0.0.0,1.0.0.255,AU\n16777472,16778239,CN\n2.0.0.0,2.0.0.7,JP\n",
+             "badline.csv": "1.0.0.0,1.0.0.255,AU\n1.0.1.0,zz,CN\n",
+             "order.csv": "1.0.1.0,1.0.3.255,CN\n1.0.0.0,1.0.0.255,AU\n",
+             "badcc.csv": "::1,::2,AU\n16777216,16777471,A1\n"}
+    for name, text in files.items():
+        with open(os.path.join(d, name), "w") as f:
+            f.write(text)
+    small = os.path.join(d, "small.csv")
+    ok = "name=w,window=5656,sources=JP:4,packets=2"
+    camp = ["--out", out, "--country-ranges", small, "--campaign"]
+    cases += [
+        (["--out", out, "--campaign", ok], "--country-ranges"),
+        (camp + [ok + ",colour=red"], "colour"),
+        (camp + ["name=w,window=5656,sources=J1:4,packets=2"], "J1"),
+        (camp + ["name=w,window=5656,sources=JPN:4,packets=2"], "JPN"),
+        (camp + ["name=w,window=5656,sources=JP:0,packets=2"], "sources="),
+        (camp + ["name=w,window=5656,sources=JP,packets=2"], "sources="),
+        (camp + ["name=w,window=5656,sources=JP:4,packets=0"], "packets="),
+        (camp + ["name=w,sources=JP:4,packets=2"], "window="),
+        (camp + ["name=w,window=0,sources=JP:4,packets=2"], "window="),
+        (camp + ["window=5656,sources=JP:4,packets=2"], "name="),
+        (camp + [ok + ",dports=0"], "dports="),
+        (camp + [ok, "--campaign", ok], "name="),
+        (camp + ["name=w,window=5656,sources=XX:4,packets=2"], "XX"),
+        (camp + ["name=w,window=5656,sources=JP:9,packets=2"], "found 8"),
+        (["--out", out, "--campaign", ok, "--country-ranges", f"{d}/absent.csv"],
+         "--country-ranges"),
+        (["--out", out, "--campaign", ok, "--country-ranges", f"{d}/badline.csv"],
+         "badline.csv:2:9"),
+        (["--out", out, "--campaign", ok, "--country-ranges", f"{d}/order.csv"],
+         "order.csv:2:1"),
+        (["--out", out, "--campaign", ok, "--country-ranges", f"{d}/badcc.csv"],
+         "badcc.csv:2:19"),
     ]
     for args, name in cases:
         p = gen(args, check=False)
@@ -264,8 +356,11 @@ def case_bad_args(ctx):
         if os.path.exists(out):
             raise AssertionError(f"{args}: rejected run created {out}")
     p = gen(["--help"], check=False)
-    if p.returncode != 0 or "--outside-share" not in p.stdout:
+    if p.returncode != 0 or any(o not in p.stdout for o in ("--outside-share", "--campaign",
+                                                               "--country-ranges", "--spray")):
         raise AssertionError(f"--help: exit {p.returncode}, stdout {p.stdout[:80]!r}")
+    # The smallest valid campaign runs on the small file: 4 of JP's 8 addresses.
+    gen(camp + [ok])
     return f"{len(cases)} bad command lines exit 2 with one line; --help exits 0"
 
 
@@ -555,6 +650,225 @@ def case_throughput(ctx):
     return f"{n} packets, {size / 1e6:.0f} MB in {wall:.2f} s: {n / wall / 1e6:.2f} M packets/s"
 
 
+# Two campaigns over three UTC days (noon to noon plus a day). 65535 is a
+# window of the mix (OS profiles, Mirai, ZMap): the campaign must take it over.
+CAMPAIGNS = {
+    "w5656": {"window": 5656, "sources": {"JP": 40, "US": 25, "CN": 30}, "packets": 4,
+              "dports": [23]},
+    "w65535": {"window": 65535, "sources": {"DE": 10, "JP": 5}, "packets": 2,
+               "dports": [23, 80, 8080]},
+}
+CAMPAIGN_BASE = ["--start", "2024-05-20T12:00:00Z", "--duration", "2d", "--packets", "20000",
+                 "--seed", "5"]
+CAMPAIGN_DAYS = ["2024-05-20", "2024-05-21", "2024-05-22"]
+
+
+def campaign_arg(name):
+    c = CAMPAIGNS[name]
+    sources = ":".join(f"{cc}:{n}" for cc, n in c["sources"].items())
+    return (f"name={name},window={c['window']},sources={sources},packets={c['packets']},"
+            f"dports={':'.join(map(str, c['dports']))}")
+
+
+def case_campaign(ctx):
+    """Per UTC day and country, the window-W sources tshark sees are the truth's."""
+    if not os.path.exists(RANGES):
+        raise Skip(f"{RANGES} absent")
+    if not TSHARK:
+        raise Skip("tshark absent")
+    d = ctx["tmp"]
+    path, truth_path = f"{d}/camp.pcap", f"{d}/camp.json"
+    args = CAMPAIGN_BASE + ["--country-ranges", RANGES]
+    for name in CAMPAIGNS:
+        args += ["--campaign", campaign_arg(name)]
+    gen(["--out", path, "--truth", truth_path] + args)
+    with open(truth_path) as f:
+        truth = json.load(f)
+    ranges = CountryRanges(RANGES)
+    _, recs = read_pcap(path)
+    errors = []
+
+    ts = [r[0] for r in recs]
+    lo = int(datetime.datetime(2024, 5, 20, 12, tzinfo=datetime.timezone.utc).timestamp())
+    if any(b < a for a, b in zip(ts, ts[1:])):
+        errors.append("timestamps decrease")
+    if ts[0] < lo * 10**9 or ts[-1] >= (lo + 2 * 86400) * 10**9:
+        errors.append(f"timestamps {ts[0]}..{ts[-1]} outside the two days from {lo}")
+    want_packets = 20000 + sum(c["packets"] for c in truth["campaigns"].values())
+    if len(recs) != want_packets or truth["packets"] != want_packets:
+        errors.append(f"{len(recs)} records, truth {truth['packets']}, want {want_packets}")
+
+    rows = tshark_rows_fields(path, ["frame.time_epoch", "ip.src", "ip.dst", "ip.ttl",
+                                     "ip.proto", "tcp.flags", "tcp.window_size_value",
+                                     "tcp.dstport", "tcp.option_kind", "tcp.options.mss_val"])
+    by_window = {c["window"]: name for name, c in CAMPAIGNS.items()}
+    seen = {name: {} for name in CAMPAIGNS}     # name -> day -> src -> packets
+    wrong = []
+    for r in rows:
+        if first(r["ip.proto"]) != "6" or not r["tcp.window_size_value"]:
+            continue
+        name = by_window.get(int(first(r["tcp.window_size_value"])))
+        if not name:
+            continue
+        c, src = CAMPAIGNS[name], ipaddress.ip_address(first(r["ip.src"]))
+        dst = ipaddress.ip_address(first(r["ip.dst"]))
+        ttl = int(first(r["ip.ttl"]))
+        if (int(r["tcp.flags"], 16) & 0x12 != 0x02 or r["tcp.option_kind"] != "2" or
+                r["tcp.options.mss_val"] != "1460" or not 39 <= ttl <= 59 or
+                int(r["tcp.dstport"]) not in c["dports"] or
+                not any(dst in p for p in DEFAULT_PREFIXES) or
+                not src.is_global or any(src in p for p in DEFAULT_PREFIXES)):
+            wrong.append(r)
+            continue
+        day = utc_day(epoch_ns(r["frame.time_epoch"]))
+        per_day = seen[name].setdefault(day, {})
+        per_day[src] = per_day.get(src, 0) + 1
+
+    if wrong:
+        errors.append(f"{len(wrong)} packets with a campaign window are no campaign SYN, "
+                      f"e.g. {wrong[0]}")
+    for name, c in CAMPAIGNS.items():
+        t = truth["campaigns"].get(name)
+        if not t or t["window"] != c["window"] or t["sources_per_day"] != c["sources"]:
+            errors.append(f"{name}: truth {t and {k: t[k] for k in ('window', 'sources_per_day')}}")
+            continue
+        if sorted(t["days"]) != CAMPAIGN_DAYS or sorted(seen[name]) != CAMPAIGN_DAYS:
+            errors.append(f"{name}: days truth {sorted(t['days'])} tshark {sorted(seen[name])}")
+            continue
+        for day in CAMPAIGN_DAYS:
+            td, sd = t["days"][day], seen[name][day]
+            if len(sd) != td["sources"] or td["sources"] != sum(c["sources"].values()):
+                errors.append(f"{name} {day}: {len(sd)} window-{c['window']} sources, "
+                              f"truth {td['sources']}")
+            if sum(sd.values()) != td["packets"]:
+                errors.append(f"{name} {day}: {sum(sd.values())} packets, truth "
+                              f"{td['packets']}")
+            # Countries by the independent lookup; the addresses must be the truth's.
+            by_cc = {}
+            for src, n in sd.items():
+                cc = ranges.lookup(src)
+                by_cc.setdefault(cc, {})[src] = n
+            if set(by_cc) != set(c["sources"]):
+                errors.append(f"{name} {day}: countries {sorted(map(str, by_cc))}")
+            for cc, want in c["sources"].items():
+                got, tc = by_cc.get(cc, {}), td["countries"][cc]
+                if (len(got) != want or tc["sources"] != want or
+                        sum(got.values()) != tc["packets"] or
+                        tc["packets"] != want * c["packets"] or
+                        sorted(got) != [ipaddress.ip_address(a) for a in tc["addresses"]]):
+                    errors.append(f"{name} {day} {cc}: tshark {len(got)} sources "
+                                  f"{sum(got.values())} packets, truth {tc['sources']} "
+                                  f"{tc['packets']}, want {want}")
+        if sum(sum(v.values()) for v in seen[name].values()) != t["packets"]:
+            errors.append(f"{name}: packets with window {c['window']} != truth {t['packets']}")
+
+    # Determinism: the same arguments, the same bytes.
+    gen(["--out", f"{d}/camp2.pcap", "--truth", f"{d}/camp2.json"] + args)
+    if sha256(path) != sha256(f"{d}/camp2.pcap") or \
+            sha256(truth_path) != sha256(f"{d}/camp2.json"):
+        errors.append("same arguments gave a different pcap or truth")
+    if errors:
+        raise AssertionError("; ".join(errors[:8]))
+    days = {n: [truth["campaigns"][n]["days"][x]["sources"] for x in CAMPAIGN_DAYS]
+            for n in CAMPAIGNS}
+    return (f"{len(recs)} packets; per-day sources {days} and per-country counts and "
+            f"addresses match tshark and the ranges file; no other packet uses 5656 or "
+            f"65535; sha256 {sha256(path)[:16]}.. twice")
+
+
+def case_campaign_added(ctx):
+    """A campaign adds its packets and leaves every other packet as it was."""
+    if not os.path.exists(RANGES):
+        raise Skip(f"{RANGES} absent")
+    d = ctx["tmp"]
+    gen(["--out", f"{d}/plain.pcap"] + CAMPAIGN_BASE)
+    gen(["--out", f"{d}/plus.pcap", "--country-ranges", RANGES, "--campaign",
+         campaign_arg("w5656")] + CAMPAIGN_BASE)
+    _, plain = read_pcap(f"{d}/plain.pcap")
+    _, plus = read_pcap(f"{d}/plus.pcap")
+    rest = [r for r in plus if tcp_window(r[3]) != 5656]
+    added = len(plus) - len(rest)
+    want = 3 * sum(CAMPAIGNS["w5656"]["sources"].values()) * CAMPAIGNS["w5656"]["packets"]
+    same = [(r[0], r[3]) for r in rest] == [(r[0], r[3]) for r in plain]
+    if not same or added != want:
+        raise AssertionError(f"{added} packets added (want {want}); the others equal the "
+                             f"plain run: {same}")
+    return (f"{added} campaign packets merged in; the other {len(rest)} are byte for byte "
+            "the plain run's")
+
+
+SPRAY_PACKETS = 100000
+
+
+def case_spray(ctx):
+    """Every packet a clean SYN; layouts and windows as many and as diverse as the truth says."""
+    if not TSHARK:
+        raise Skip("tshark absent")
+    d = ctx["tmp"]
+    path, truth_path = f"{d}/spray.pcap", f"{d}/spray.json"
+    gen(["--out", path, "--truth", truth_path, "--spray", "--packets", str(SPRAY_PACKETS)])
+    with open(truth_path) as f:
+        t = json.load(f)
+    errors = []
+    broken = tshark_count(path, BROKEN)
+    bad = tshark_count(path, BAD_CHECKSUM, CHECKSUM_PREFS)
+    if broken or bad:
+        errors.append(f"{broken} malformed/error frames, {bad} bad checksums")
+    rows = tshark_rows_fields(path, ["ip.src", "ip.dst", "tcp.flags", "tcp.window_size_value",
+                                     "tcp.option_kind", "tcp.hdr_len"])
+    layouts, windows, kinds = set(), set(), set()
+    not_syn = eol_inside = 0
+    for r in rows:
+        if not r["tcp.flags"] or int(r["tcp.flags"], 16) & 0x12 != 0x02:
+            not_syn += 1
+            continue
+        seq = r["tcp.option_kind"]
+        layouts.add(seq)
+        windows.add(int(r["tcp.window_size_value"]))
+        ks = seq.split(",") if seq else []
+        kinds.update(int(k) for k in ks)
+        # EOL, when present, is the last byte: every decoder sees the same layout.
+        eol_inside += "0" in ks[:-1]
+        src = ipaddress.ip_address(r["ip.src"])
+        dst = ipaddress.ip_address(r["ip.dst"])
+        if not src.is_global or src.is_multicast or any(src in p for p in DEFAULT_PREFIXES) or \
+                not any(dst in p for p in DEFAULT_PREFIXES):
+            errors.append(f"bad addresses {src} -> {dst}")
+            break
+    s = t.get("spray", {})
+    if len(rows) != SPRAY_PACKETS or not_syn:
+        errors.append(f"{len(rows)} packets, {not_syn} not SYN")
+    if eol_inside:
+        errors.append(f"{eol_inside} layouts with an option after EOL")
+    expect_equal("packets", len(rows), s.get("packets"), errors)
+    expect_equal("distinct layouts", len(layouts), s.get("layouts"), errors)
+    expect_equal("distinct windows", len(windows), s.get("windows"), errors)
+    if not s.get("layouts_exact"):
+        errors.append("truth layouts not exact")
+    if len(layouts) <= 10000 or len(windows) <= 50000:
+        errors.append(f"too little diversity: {len(layouts)} layouts, {len(windows)} windows")
+    unknown = [k for k in kinds if 9 <= k <= 254]
+    if not {0, 1, 2, 3, 4, 8} <= kinds or len(unknown) < 200:
+        errors.append(f"option kinds {sorted(kinds)[:12]}.., {len(unknown)} of 9-254")
+    if errors:
+        raise AssertionError("; ".join(errors[:8]))
+    return (f"{len(rows)} SYNs, none malformed; {len(layouts)} layouts and {len(windows)} "
+            f"windows (truth agrees), {len(unknown)} kinds of 9-254, EOL only last")
+
+
+def case_spray_throughput(ctx):
+    path = os.path.join(ctx["tmp"], "spray-big.pcap")
+    n = 1000000
+    t0 = time.monotonic()
+    gen(["--out", path, "--spray", "--packets", str(n)])
+    wall = time.monotonic() - t0
+    got = count_records(path)
+    os.unlink(path)
+    if got != n:
+        raise AssertionError(f"{got} records, want {n}")
+    return f"{n} spray packets in {wall:.2f} s: {n / wall / 1e6:.2f} M packets/s"
+
+
 CASES = [
     ("bad_args", case_bad_args),
     ("determinism", case_determinism),
@@ -567,7 +881,11 @@ CASES = [
     ("addresses", case_addresses),
     ("truth", case_truth),
     ("custom_prefixes", case_custom_prefixes),
+    ("campaign", case_campaign),
+    ("campaign_added", case_campaign_added),
+    ("spray", case_spray),
     ("throughput", case_throughput),
+    ("spray_throughput", case_spray_throughput),
 ]
 
 

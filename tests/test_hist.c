@@ -43,7 +43,7 @@ rnd(void)
 static struct ds_hist_limits
 limits(uint32_t feeds, uint32_t pairs, uint32_t layouts)
 {
-	return (struct ds_hist_limits){feeds, pairs, layouts, 64};
+	return (struct ds_hist_limits){feeds, pairs, layouts, 64, 256};
 }
 
 /* A decoded TCP packet, as ds_decode() would produce it. */
@@ -108,7 +108,7 @@ find(const struct ds_rollup *r, uint32_t feed, enum ds_dim d, uint32_t value)
 
 static const char *feed_names[] = {"a", "b", "c", "d"};
 static const char *port_names[] = {"p0", "p1"};
-static const struct ds_merge_names names = {"s1", feed_names, port_names, 2};
+static const struct ds_merge_names names = {"s1", feed_names, port_names, 2, NULL, 0};
 
 static void
 test_bad_arguments(void)
@@ -120,8 +120,10 @@ test_bad_arguments(void)
 		limits(1, 512, 16),             /* too small */
 		limits(1, 1024, 0),             /* no layouts */
 		limits(1, 1024, 65536),         /* too many layouts */
-		{1, 1024, 16, 0},               /* no AS */
-		{1, 1024, 16, 1 << 20},         /* too many ASes for the pair key */
+		{1, 1024, 16, 0, 256},          /* no AS */
+		{1, 1024, 16, 1 << 20, 256},    /* too many ASes for the pair key */
+		{1, 1024, 16, 64, 0},           /* no fingerprint */
+		{1, 1024, 16, 64, 65536},       /* too many fingerprints */
 	};
 
 	printf("bad arguments\n");
@@ -154,25 +156,25 @@ test_one_worker_exact(void)
 	ds_minbuf_reset(b, 100);
 	/* Three SYNs to 23 from two sources, one SYN-ACK to 23 (not a SYN). */
 	p = tcp(0x01020304, 9, 23, DS_TCP_SYN, 5656, NULL, 0);
-	ds_minbuf_count(b, 0, &p, 60, NULL);
-	ds_minbuf_count(b, 0, &p, 60, NULL);
+	ds_minbuf_count(b, 0, &p, 60, NULL, 0, 0);
+	ds_minbuf_count(b, 0, &p, 60, NULL, 0, 0);
 	p = tcp(0x01020305, 9, 23, DS_TCP_SYN, 5656, linux_opts, 5);
-	ds_minbuf_count(b, 0, &p, 74, NULL);
+	ds_minbuf_count(b, 0, &p, 74, NULL, 0, 0);
 	p = tcp(0x01020306, 9, 23, DS_TCP_SYN | DS_TCP_ACK, 1000, win_opts, 6);
-	ds_minbuf_count(b, 0, &p, 66, NULL);
+	ds_minbuf_count(b, 0, &p, 66, NULL, 0, 0);
 	p = udp(0x01020304, 53);
-	ds_minbuf_count(b, 0, &p, 80, NULL);
+	ds_minbuf_count(b, 0, &p, 80, NULL, 0, 0);
 	p = icmp(0x0a000001, 8, 0, false);
-	ds_minbuf_count(b, 0, &p, 98, NULL);
+	ds_minbuf_count(b, 0, &p, 98, NULL, 0, 0);
 	p = icmp(0x0a000001, 128, 0, true);
-	ds_minbuf_count(b, 0, &p, 118, NULL);
+	ds_minbuf_count(b, 0, &p, 118, NULL, 0, 0);
 	/* A later fragment: counted by protocol only. */
 	p = tcp(0x01020307, 9, 80, DS_TCP_SYN, 1, NULL, 0);
 	p.flags = DS_PKT_F_FRAG | DS_PKT_F_FRAG_LATER;
-	ds_minbuf_count(b, 0, &p, 1500, NULL);
+	ds_minbuf_count(b, 0, &p, 1500, NULL, 0, 0);
 	/* Feed 1 sees one packet. */
 	p = tcp(0x01020304, 9, 22, DS_TCP_SYN, 1024, win_opts, 6);
-	ds_minbuf_count(b, 1, &p, 60, NULL);
+	ds_minbuf_count(b, 1, &p, 60, NULL, 0, 0);
 	b->ctr.rx_packets = 10;
 	b->ctr.outside[1] = 1;
 	b->ctr.malformed[DS_DECODE_TCP_DOFF] = 2;
@@ -270,7 +272,7 @@ test_merge_equals_reference(uint32_t n_workers, uint32_t n_packets, uint32_t n_s
 		uint16_t port = (uint16_t)(rnd() % 3 ? rnd() % 40 : rnd());
 		struct ds_pkt p = tcp(src, 1, port, DS_TCP_SYN | DS_TCP_ACK, 1, NULL, 0);
 
-		ds_minbuf_count(b[rnd() % n_workers], feed, &p, 60, NULL);
+		ds_minbuf_count(b[rnd() % n_workers], feed, &p, 60, NULL, 0, 0);
 		pkts[feed][port]++;
 		feed_pkts[feed]++;
 		t[nt++] = (struct tuple){feed, 0, 0, src};
@@ -340,7 +342,7 @@ test_layout_bound(void)
 			uint8_t kinds[2] = {2, (uint8_t)(30 + k + 5 * w)};
 			struct ds_pkt p = tcp(0x0c000000u + k, 1, 23, DS_TCP_SYN, 1, kinds, 2);
 
-			ds_minbuf_count(b[w], 0, &p, 60, NULL);
+			ds_minbuf_count(b[w], 0, &p, 60, NULL, 0, 0);
 		}
 	}
 	CHECK(b[0]->layouts.n == 4, "worker dictionary holds %u", b[0]->layouts.n);
@@ -350,7 +352,7 @@ test_layout_bound(void)
 		const struct ds_rollup_dim *d = &r->feeds[0].dims[DS_DIM_TCP_SYN_OPTIONS];
 
 		CHECK(d->n == 5, "4 layouts + other, got %u", d->n);
-		CHECK(r->n_layouts == 4, "rollup layouts %u", r->n_layouts);
+		CHECK(r->names[DS_DIM_TCP_SYN_OPTIONS].n == 4, "rollup layouts %u", r->names[DS_DIM_TCP_SYN_OPTIONS].n);
 		other = find(r, 0, DS_DIM_TCP_SYN_OPTIONS, DS_ROLLUP_OTHER);
 		CHECK(other != NULL && other->packets == 20 - 4, "other holds the rest");
 		for (uint32_t i = 0; i < d->n; i++)
@@ -380,8 +382,8 @@ test_sampling(void)
 	for (uint32_t i = 0; i < n; i++) {
 		struct ds_pkt p = tcp(0x10000000u + i * 7919u, 1, 23, DS_TCP_SYN, 1, NULL, 0);
 
-		ds_minbuf_count(b[0], 0, &p, 60, NULL);
-		ds_minbuf_count(b[1], 0, &p, 60, NULL);
+		ds_minbuf_count(b[0], 0, &p, 60, NULL, 0, 0);
+		ds_minbuf_count(b[1], 0, &p, 60, NULL, 0, 0);
 	}
 	CHECK(b[0]->pairs.n < b[0]->pairs.max_n, "bounded: %u pairs", b[0]->pairs.n);
 	CHECK(b[0]->pairs.level > 0, "sampling level %u", b[0]->pairs.level);
@@ -405,7 +407,7 @@ test_sampling(void)
 	for (uint32_t i = 0; i < 100; i++) {
 		struct ds_pkt p = tcp(0x20000000u + i, 1, 23, DS_TCP_SYN, 1, NULL, 0);
 
-		ds_minbuf_count(b[0], 0, &p, 60, NULL);
+		ds_minbuf_count(b[0], 0, &p, 60, NULL, 0, 0);
 	}
 	r = ds_merge_minute(m, b, 1, &names, 2);
 	CHECK(r != NULL && r->sources_sampling == 0 && r->feeds[0].sources == 100 &&
@@ -435,7 +437,7 @@ test_reset(void)
 			struct ds_pkt p = tcp(0x30000000u + i, 1, (uint16_t)i, DS_TCP_SYN,
 					      (uint16_t)i, kinds, 1);
 
-			ds_minbuf_count(b, 0, &p, 60, NULL);
+			ds_minbuf_count(b, 0, &p, 60, NULL, 0, 0);
 		}
 		ds_minbuf_reset(b, 2);
 		r = ds_merge_minute(m, &b, 1, &names, 2);
@@ -459,7 +461,7 @@ test_reset(void)
 static void
 test_geo_dims(void)
 {
-	struct ds_hist_limits lim = {1, 4096, 16, 4};
+	struct ds_hist_limits lim = {1, 4096, 16, 4, 256};
 	struct ds_minbuf *b[2] = {ds_minbuf_create(&lim), ds_minbuf_create(&lim)};
 	struct ds_merge *m = ds_merge_create(&lim);
 	struct ds_rollup *r;
@@ -481,7 +483,7 @@ test_geo_dims(void)
 					       asn % 2 ? DS_HOME_OVERSEAS : DS_HOME_DOMESTIC};
 			struct ds_pkt p = tcp(0x40000000u + asn, 1, 23, DS_TCP_SYN, 1, NULL, 0);
 
-			ds_minbuf_count(b[w], 0, &p, 60, &g);
+			ds_minbuf_count(b[w], 0, &p, 60, &g, 0, 0);
 		}
 	}
 	{
@@ -490,9 +492,9 @@ test_geo_dims(void)
 		struct ds_src_geo nohome = {DS_ASN_UNROUTED, DS_CC_UNROUTED, DS_HOME_MAX};
 		struct ds_pkt p = tcp(0x0a000001, 1, 23, DS_TCP_SYN, 1, NULL, 0);
 
-		ds_minbuf_count(b[0], 0, &p, 60, &g);
+		ds_minbuf_count(b[0], 0, &p, 60, &g, 0, 0);
 		p.src4 = 0x0b000001;
-		ds_minbuf_count(b[0], 0, &p, 60, &nohome);
+		ds_minbuf_count(b[0], 0, &p, 60, &nohome, 0, 0);
 	}
 	CHECK(b[0]->asns.n == 4, "worker dictionary holds %u ASes", b[0]->asns.n);
 	r = ds_merge_minute(m, b, 2, &names, 1);
@@ -537,30 +539,115 @@ out:
 	ds_merge_free(m);
 }
 
-static void
-test_labels(void)
+static int
+u32_cmp(const void *a, const void *b)
 {
-	struct {
-		uint8_t kinds[8];
-		uint8_t n;
-		const char *label;
-	} cases[] = {
-		{{0}, 0, "none"},
-		{{2, 1, 3, 1, 1, 4}, 6, "MSS,NOP,WS,NOP,NOP,SACK"},
-		{{2, 4, 8, 1, 3}, 5, "MSS,SACK,TS,NOP,WS"},
-		{{5, 30, 34, 0}, 4, "SACKB,30,34,EOL"},
-	};
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
-	printf("layout labels\n");
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct ds_layout l = {.n = cases[i].n};
-		char buf[64];
+	return (x > y) - (x < y);
+}
 
-		memcpy(l.kinds, cases[i].kinds, cases[i].n);
-		ds_layout_label(&l, buf, sizeof(buf));
-		CHECK(strcmp(buf, cases[i].label) == 0, "%s != %s", buf, cases[i].label);
+static void
+test_signatures_watch_fingerprints(void)
+{
+	struct ds_hist_limits lim = {1, 4096, 16, 64, 4};
+	struct ds_minbuf *b[2] = {ds_minbuf_create(&lim), ds_minbuf_create(&lim)};
+	struct ds_merge *m = ds_merge_create(&lim);
+	static const char *watch_names[64];
+	struct ds_merge_names wn = names;
+	struct ds_rollup *r;
+	const struct ds_rollup_entry *e;
+	const struct ds_rollup_srcset *set = NULL;
+	uint32_t jp = (uint32_t)ds_cc_index("JP");
+	uint64_t listed = 0;
+	char label[96];
+
+	printf("signatures and watch rules by country and home; source sets; fingerprints bounded\n");
+	for (int i = 0; i < 64; i++)
+		watch_names[i] = i == 0 ? "window-5656" : i == 63 ? "last" : "r";
+	wn.watch = watch_names;
+	wn.n_watch = 64;
+	ds_minbuf_reset(b[0], 1);
+	ds_minbuf_reset(b[1], 1);
+	/*
+	 * Sources .0-.9 on worker 0 and .5-.14 on worker 1 (15 distinct); every
+	 * SYN carries mirai and rules 0 and 63; windows 1000 + i % 6 make six
+	 * fingerprints for a bound of four.
+	 */
+	for (int w = 0; w < 2; w++) {
+		for (uint32_t i = 0; i < 10; i++) {
+			uint32_t src = 0x05000000u + i + 5 * (uint32_t)w;
+			struct ds_src_geo g = {100, (uint16_t)jp, DS_HOME_DOMESTIC};
+			struct ds_pkt p = tcp(src, 1, 23, DS_TCP_SYN, (uint16_t)(1000 + src % 6), NULL,
+					      0);
+
+			p.ttl = 50;
+			ds_minbuf_count(b[w], 0, &p, 60, &g, 1ull << DS_SIG_MIRAI,
+					1ull << 0 | 1ull << 63);
+		}
 	}
-	CHECK(strcmp(ds_dim_name(DS_DIM_TCP_SYN_OPTIONS), "tcp_syn_options") == 0, "dim name");
+	CHECK(b[0]->fps.n == 4, "worker fingerprint dictionary holds %u", b[0]->fps.n);
+	r = ds_merge_minute(m, b, 2, &wn, 1);
+	CHECK(r != NULL, "merge");
+	if (r == NULL)
+		goto out;
+	CHECK(r->signatures_version != NULL &&
+	      strcmp(r->signatures_version, DS_SIGNATURES_VERSION) == 0, "signatures version");
+	e = find(r, 0, DS_DIM_SIGNATURE, DS_SIG_MIRAI);
+	CHECK(e != NULL && e->packets == 20 && e->sources == 15, "mirai 20 packets, 15 sources");
+	CHECK(find(r, 0, DS_DIM_SIGNATURE, DS_SIG_ZMAP) == NULL, "no zmap");
+	e = find(r, 0, DS_DIM_SIGNATURE_COUNTRY, DS_SIG_MIRAI << 10 | jp);
+	CHECK(e != NULL && e->packets == 20 && e->sources == 15, "mirai/JP");
+	ds_rollup_label(r, DS_DIM_SIGNATURE_COUNTRY, DS_SIG_MIRAI << 10 | jp, label, sizeof(label));
+	CHECK(strcmp(label, "mirai/JP") == 0, "label %s", label);
+	e = find(r, 0, DS_DIM_SIGNATURE_HOME, DS_SIG_MIRAI << 2 | DS_HOME_DOMESTIC);
+	CHECK(e != NULL && e->sources == 15, "mirai/domestic");
+	ds_rollup_label(r, DS_DIM_SIGNATURE_HOME, DS_SIG_MIRAI << 2 | DS_HOME_DOMESTIC, label,
+			sizeof(label));
+	CHECK(strcmp(label, "mirai/domestic") == 0, "label %s", label);
+	e = find(r, 0, DS_DIM_WATCH, 63);
+	CHECK(e != NULL && e->packets == 20 && e->sources == 15, "rule 63 (the last bit)");
+	ds_rollup_label(r, DS_DIM_WATCH_HOME, 0 << 2 | DS_HOME_DOMESTIC, label, sizeof(label));
+	CHECK(strcmp(label, "window-5656/domestic") == 0, "label %s", label);
+	ds_rollup_label(r, DS_DIM_WATCH, 63, label, sizeof(label));
+	CHECK(strcmp(label, "last") == 0, "label %s", label);
+
+	/* The source set of rule 0 by home: exactly the 15 sources, once each. */
+	for (uint32_t i = 0; i < r->n_srcsets; i++)
+		if (r->srcsets[i].dim == DS_DIM_WATCH_HOME &&
+		    r->srcsets[i].value == (0 << 2 | DS_HOME_DOMESTIC))
+			set = &r->srcsets[i];
+	CHECK(set != NULL && set->n == 15, "window-5656/domestic source set of 15");
+	if (set != NULL && set->n == 15) {
+		uint32_t v[15];
+
+		memcpy(v, set->src, sizeof(v));
+		qsort(v, 15, sizeof(v[0]), u32_cmp);
+		for (uint32_t i = 0; i < 15; i++)
+			CHECK(v[i] == 0x05000000u + i, "source %u", i);
+	}
+	for (uint32_t i = 0; i < r->n_srcsets; i++)
+		CHECK(ds_dim_has_srcset(r->srcsets[i].dim), "only signature/watch dims carry sets");
+
+	/* Fingerprints: four named, the rest `other`, nothing lost. */
+	CHECK(r->feeds[0].dims[DS_DIM_TCP_FINGERPRINT].n == 5, "4 fingerprints + other: %u",
+	      r->feeds[0].dims[DS_DIM_TCP_FINGERPRINT].n);
+	for (uint32_t i = 0; i < r->feeds[0].dims[DS_DIM_TCP_FINGERPRINT].n; i++)
+		listed += r->feeds[0].dims[DS_DIM_TCP_FINGERPRINT].entries[i].packets;
+	CHECK(listed == 20, "fingerprint packets listed %" PRIu64, listed);
+	CHECK(find(r, 0, DS_DIM_TCP_FINGERPRINT, DS_ROLLUP_OTHER) != NULL, "fingerprint other");
+	e = &r->feeds[0].dims[DS_DIM_TCP_FINGERPRINT].entries[0];
+	if (e->value == DS_ROLLUP_OTHER)
+		e++;
+	ds_rollup_label(r, DS_DIM_TCP_FINGERPRINT, e->value, label, sizeof(label));
+	CHECK(strncmp(label, "64:10", 5) == 0 && strstr(label, ":-:-:none") != NULL,
+	      "fingerprint label %s", label);
+	CHECK(strcmp(ds_dim_name(DS_DIM_WATCH_COUNTRY), "watch_country") == 0, "dim name");
+	ds_rollup_free(r);
+out:
+	ds_minbuf_free(b[0]);
+	ds_minbuf_free(b[1]);
+	ds_merge_free(m);
 }
 
 int
@@ -574,7 +661,7 @@ main(void)
 	test_sampling();
 	test_reset();
 	test_geo_dims();
-	test_labels();
+	test_signatures_watch_fingerprints();
 	printf("%s (%d failure%s)\n", failures ? "FAIL" : "PASS", failures,
 	       failures == 1 ? "" : "s");
 	return failures ? 1 : 0;

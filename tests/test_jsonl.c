@@ -78,6 +78,11 @@ build_full(void)
 					  { DS_ROLLUP_OTHER, 1, 0, 1 }, { DS_ASN_UNROUTED, 1, 0, 1 } };
 		const struct val home[] = { { DS_HOME_DOMESTIC, 9, 0, 4 },
 					    { DS_HOME_UNKNOWN, 6, 0, 2 } };
+		const struct val sig[] = { { 0, 5, 0, 2 } };
+		const struct val sig_cc[] = { { 0 << 10 | (uint32_t)ds_cc_index("JP"), 5, 0, 2 } };
+		const struct val sig_home[] = { { 0 << 2 | DS_HOME_DOMESTIC, 5, 0, 2 } };
+		const struct val watch[] = { { 0, 3, 0, 1 } };
+		const struct val watch_home[] = { { 0 << 2 | DS_HOME_OVERSEAS, 3, 0, 1 } };
 
 		if (set_dim(&f->dims[DS_DIM_PROTO], proto, 3) < 0 ||
 		    set_dim(&f->dims[DS_DIM_TCP_DST_PORT], tcp, 3) < 0 ||
@@ -86,7 +91,14 @@ build_full(void)
 		    set_dim(&f->dims[DS_DIM_TCP_SYN_OPTIONS], opt, 3) < 0 ||
 		    set_dim(&f->dims[DS_DIM_SRC_COUNTRY], cc, 3) < 0 ||
 		    set_dim(&f->dims[DS_DIM_SRC_ASN], as, 4) < 0 ||
-		    set_dim(&f->dims[DS_DIM_SRC_HOME], home, 2) < 0)
+		    set_dim(&f->dims[DS_DIM_SRC_HOME], home, 2) < 0 ||
+		    set_dim(&f->dims[DS_DIM_SIGNATURE], sig, 1) < 0 ||
+		    set_dim(&f->dims[DS_DIM_SIGNATURE_COUNTRY], sig_cc, 1) < 0 ||
+		    set_dim(&f->dims[DS_DIM_SIGNATURE_HOME], sig_home, 1) < 0 ||
+		    set_dim(&f->dims[DS_DIM_WATCH], watch, 1) < 0 ||
+		    set_dim(&f->dims[DS_DIM_WATCH_HOME], watch_home, 1) < 0 ||
+		    ds_rollup_name_add(r, DS_DIM_SIGNATURE, "mirai") < 0 ||
+		    ds_rollup_name_add(r, DS_DIM_WATCH, "window-5656") < 0)
 			goto fail;
 	}
 	if (ds_rollup_counter_add(r, "rx_packets", 20) < 0 ||
@@ -126,14 +138,21 @@ static const char expected_full[] =
 	"\"unrouted\": {\"packets\": 1, \"sources\": 1}, "
 	"\"other\": {\"packets\": 1, \"sources\": 1}}, "
 	"\"src_home\": {\"domestic\": {\"packets\": 9, \"sources\": 4}, "
-	"\"unknown\": {\"packets\": 6, \"sources\": 2}}}, "
+	"\"unknown\": {\"packets\": 6, \"sources\": 2}}, "
+	"\"tcp_fingerprint\": {}, "
+	"\"signature\": {\"mirai\": {\"packets\": 5, \"sources\": 2}}, "
+	"\"signature_country\": {\"mirai/JP\": {\"packets\": 5, \"sources\": 2}}, "
+	"\"signature_home\": {\"mirai/domestic\": {\"packets\": 5, \"sources\": 2}}, "
+	"\"watch\": {\"window-5656\": {\"packets\": 3, \"sources\": 1}}, "
+	"\"watch_country\": {}, "
+	"\"watch_home\": {\"window-5656/overseas\": {\"packets\": 3, \"sources\": 1}}}, "
 	"\"counters\": {\"rx_packets\": 20, \"outside\": 5, \"malformed.tcp_doff\": 0, "
 	"\"worker.3.cycles\": 18446744073709551615}}\n"
 	"{\"sensor\": \"tokyo-1\", \"feed\": \"quiet\", \"minute\": \"2018-03-29T20:13:00Z\", "
 	"\"partial\": false, \"sources_sampling\": 0, \"packets\": 0, \"bytes\": 0, "
 	"\"sources\": 0, \"dims\": {\"proto\": {}, \"tcp_dst_port\": {}, \"udp_dst_port\": {}, "
 	"\"icmp\": {}, \"icmp6\": {}, \"tcp_syn_window\": {}, \"tcp_syn_options\": {}, "
-	"\"src_country\": {}, \"src_asn\": {}, \"src_home\": {}}, "
+	"\"src_country\": {}, \"src_asn\": {}, \"src_home\": {}, \"tcp_fingerprint\": {}, \"signature\": {}, \"signature_country\": {}, \"signature_home\": {}, \"watch\": {}, \"watch_country\": {}, \"watch_home\": {}}, "
 	"\"counters\": {\"rx_packets\": 20, \"outside\": 5, \"malformed.tcp_doff\": 0, "
 	"\"worker.3.cycles\": 18446744073709551615}}\n";
 
@@ -168,8 +187,8 @@ static const char expected_escaped[] =
 	"\"tcp_dst_port\": {}, \"udp_dst_port\": {\"53\": {\"packets\": 2, \"sources\": 2}}, "
 	"\"icmp\": {}, \"icmp6\": {\"128/0\": {\"packets\": 7, \"sources\": 5}, "
 	"\"135/0\": {\"packets\": 7, \"sources\": 1}}, \"tcp_syn_window\": {}, "
-	"\"tcp_syn_options\": {}, \"src_country\": {}, \"src_asn\": {}, \"src_home\": {}}, "
-	"\"counters\": {}}\n";
+	"\"tcp_syn_options\": {}, \"src_country\": {}, \"src_asn\": {}, \"src_home\": {}"
+	", \"tcp_fingerprint\": {}, \"signature\": {}, \"signature_country\": {}, \"signature_home\": {}, \"watch\": {}, \"watch_country\": {}, \"watch_home\": {}}, \"counters\": {}}\n";
 
 static struct ds_rollup *
 build_no_feeds(void)

@@ -22,6 +22,15 @@
  * Nothing is allocated per packet: frames are built directly in a 4 MiB
  * output buffer that is written out with write(2) when it fills.
  *
+ * Two options bend that loop. --spray replaces the kind's packet by a SYN
+ * with a random option layout and window (gen_model.c). --campaign adds a
+ * second stream: each campaign's packets of one UTC day, drawn and sorted
+ * when the loop reaches that day, are merged with the clock's instants by
+ * time, so the file stays in time order and the --packets count is
+ * unchanged. Campaign packets use streams of their own, so the other packets
+ * of a run are the same with or without a campaign (unless the campaign
+ * takes over a window a source would have had, see gen_model.c).
+ *
  * Timestamps are the order statistics of N uniform draws, produced in order
  * without storing or sorting them: given the previous instant t (as a
  * fraction of the span) and m instants still to come, the next one is the
@@ -38,6 +47,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +58,7 @@
 
 #include "gen.h"
 
-#define PROG "darkscope-gen"
+#define PROG DS_GEN_PROG
 
 #define EXIT_USAGE 2
 
@@ -76,13 +86,6 @@
 
 /* The capture must end before pcap's 32-bit seconds run out (2106-02-07). */
 #define PCAP_MAX_SECONDS UINT64_C(0xffffffff)
-
-/* Random streams: one per purpose, see gen.h. */
-enum rng_stream {
-	STREAM_CLOCK,
-	STREAM_POOLS,
-	STREAM_PACKETS,
-};
 
 /* Locally administered MACs: the telescope's port and the router in front of it. */
 static const uint8_t mac_sensor[6] = { 0x02, 0x00, 0x00, 0xd5, 0x00, 0x01 };
@@ -164,6 +167,13 @@ usage(FILE *f)
 		"  --outside-share F    fraction of packets to addresses outside every prefix\n"
 		"                       (default 0.01)\n"
 		"  --truth FILE         also write a JSON summary of what was generated\n"
+		"  --campaign SPEC      add a botnet campaign, repeatable:\n"
+		"                       name=NAME,window=W,sources=CC:N[:CC:N...],packets=P\n"
+		"                       [,dports=P1:P2...]: every UTC day, N sources per\n"
+		"                       country send P SYNs each with window W (dports 23)\n"
+		"  --country-ranges FILE  ip-location-db asn-country CSV (start,end,cc):\n"
+		"                       where campaign sources come from\n"
+		"  --spray              every packet a SYN with random options and window\n"
 		"  --help               print this text\n"
 		"\n"
 		"See docs/GENERATOR.md for the traffic model and the truth file.\n");
@@ -178,8 +188,8 @@ bad(const char *opt, const char *val, const char *expected)
 }
 
 /* Decimal digits only: no sign, no space, no base prefix, no overflow. */
-static int
-parse_u64(const char *s, uint64_t *out)
+int
+ds_gen_parse_u64(const char *s, uint64_t *out)
 {
 	uint64_t v = 0;
 
@@ -274,7 +284,7 @@ opt_duration(struct ds_gen_opts *o, const char *opt, const char *val)
 		goto fail;
 	memcpy(num, val, len);
 	num[len] = '\0';
-	if (parse_u64(num, &v) || v == 0 || v > PCAP_MAX_SECONDS / mult)
+	if (ds_gen_parse_u64(num, &v) || v == 0 || v > PCAP_MAX_SECONDS / mult)
 		goto fail;
 	o->duration_s = v * mult;
 	return 0;
@@ -285,7 +295,8 @@ fail:
 static int
 opt_packets(struct ds_gen_opts *o, const char *opt, const char *val)
 {
-	if (parse_u64(val, &o->packets) || o->packets == 0 || o->packets > DS_GEN_MAX_PACKETS)
+	if (ds_gen_parse_u64(val, &o->packets) || o->packets == 0 ||
+	    o->packets > DS_GEN_MAX_PACKETS)
 		return bad(opt, val, "a whole number of packets from 1 to 1099511627776");
 	return 0;
 }
@@ -293,7 +304,7 @@ opt_packets(struct ds_gen_opts *o, const char *opt, const char *val)
 static int
 opt_seed(struct ds_gen_opts *o, const char *opt, const char *val)
 {
-	if (parse_u64(val, &o->seed))
+	if (ds_gen_parse_u64(val, &o->seed))
 		return bad(opt, val, "a whole number from 0 to 18446744073709551615");
 	return 0;
 }
@@ -323,8 +334,8 @@ split_cidr(const char *val, char *addr, size_t size, unsigned int *len)
 	const char *slash = strchr(val, '/');
 	uint64_t l;
 
-	if (!slash || (size_t)(slash - val) >= size || parse_u64(slash + 1, &l) || l > 128 ||
-	    slash[1] == '\0' || strlen(slash + 1) > 3)
+	if (!slash || (size_t)(slash - val) >= size || ds_gen_parse_u64(slash + 1, &l) ||
+	    l > 128 || slash[1] == '\0' || strlen(slash + 1) > 3)
 		return false;
 	memcpy(addr, val, (size_t)(slash - val));
 	addr[slash - val] = '\0';
@@ -416,6 +427,236 @@ opt_nanosecond(struct ds_gen_opts *o, const char *opt, const char *val)
 	return 0;
 }
 
+static int
+opt_spray(struct ds_gen_opts *o, const char *opt, const char *val)
+{
+	(void)opt;
+	(void)val;
+	o->spray = true;
+	return 0;
+}
+
+static int
+opt_ranges(struct ds_gen_opts *o, const char *opt, const char *val)
+{
+	if (*val == '\0')
+		return bad(opt, val, "the name of an ip-location-db asn-country CSV file");
+	o->ranges_path = val;
+	return 0;
+}
+
+/*
+ * --campaign name=NAME,window=W,sources=CC:N[:CC:N...],packets=P[,dports=P1:P2...]
+ *
+ * The value is split in place in a copy: items at the commas, lists at the
+ * colons. Every mistake is reported against the whole argument with the item
+ * at fault named in the expectation, so the one line says what to change.
+ */
+enum campaign_key {
+	CKEY_NAME,
+	CKEY_WINDOW,
+	CKEY_SOURCES,
+	CKEY_PACKETS,
+	CKEY_DPORTS,
+	CKEY_N,
+};
+
+static const char *const campaign_keys[CKEY_N] = { "name", "window", "sources", "packets",
+						  "dports" };
+
+/* Decimal in [lo, hi]. */
+static bool
+parse_in(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	return ds_gen_parse_u64(s, out) == 0 && *out >= lo && *out <= hi;
+}
+
+/* Split s at every sep (in place); returns the number of parts, at most max + 1. */
+static unsigned int
+split(char *s, char sep, char **part, unsigned int max)
+{
+	unsigned int n = 0;
+
+	for (;;) {
+		char *next = strchr(s, sep);
+
+		if (n <= max)
+			part[n] = s;
+		n++;
+		if (!next || n > max)
+			return n;
+		*next = '\0';
+		s = next + 1;
+	}
+}
+
+static int
+campaign_name(const struct ds_gen_opts *o, struct ds_gen_campaign_spec *c, const char *opt,
+	      const char *val, const char *v)
+{
+	size_t len = strlen(v), i;
+	unsigned int j;
+
+	if (len == 0 || len > DS_GEN_CAMPAIGN_NAME_MAX || strspn(v,
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != len)
+		return bad(opt, val, "name= of 1 to 32 letters, digits, '_', '.' or '-'");
+	for (j = 0; j < o->n_campaign; j++)
+		if (strcmp(o->campaign[j].name, v) == 0)
+			return bad(opt, val, "a name= that no other --campaign has");
+	for (i = 0; i <= len; i++)
+		c->name[i] = v[i];
+	return 0;
+}
+
+static int
+campaign_window(const struct ds_gen_opts *o, struct ds_gen_campaign_spec *c, const char *opt,
+		const char *val, const char *v)
+{
+	uint64_t w;
+	unsigned int j;
+
+	/* 0 is the window of the backscatter's RSTs, so it cannot mark a campaign. */
+	if (!parse_in(v, 1, 65535, &w))
+		return bad(opt, val, "window= from 1 to 65535");
+	for (j = 0; j < o->n_campaign; j++)
+		if (o->campaign[j].window == w)
+			return bad(opt, val, "a window= that no other --campaign has");
+	c->window = (uint16_t)w;
+	return 0;
+}
+
+static int
+campaign_sources(struct ds_gen_campaign_spec *c, const char *opt, const char *val, char *v)
+{
+	char *part[2 * DS_GEN_CAMPAIGN_MAX_CC + 1], msg[128];
+	unsigned int n = split(v, ':', part, 2 * DS_GEN_CAMPAIGN_MAX_CC), i, j;
+
+	if (n % 2 || n > 2 * DS_GEN_CAMPAIGN_MAX_CC)
+		return bad(opt, val, "sources=CC:N[:CC:N...] with 1 to 32 countries");
+	for (i = 0; i < n / 2; i++) {
+		const char *cc = part[2 * i];
+		uint64_t num;
+
+		if (strlen(cc) != 2 || !((cc[0] | 0x20) >= 'a' && (cc[0] | 0x20) <= 'z') ||
+		    !((cc[1] | 0x20) >= 'a' && (cc[1] | 0x20) <= 'z')) {
+			snprintf(msg, sizeof(msg), "sources= country codes of two letters such "
+				 "as JP, not '%.8s'", cc);
+			return bad(opt, val, msg);
+		}
+		c->cc[i][0] = (char)(cc[0] & ~0x20);
+		c->cc[i][1] = (char)(cc[1] & ~0x20);
+		c->cc[i][2] = '\0';
+		for (j = 0; j < i; j++)
+			if (strcmp(c->cc[i], c->cc[j]) == 0) {
+				snprintf(msg, sizeof(msg), "sources= naming each country once, "
+					 "not %s twice", c->cc[i]);
+				return bad(opt, val, msg);
+			}
+		if (!parse_in(part[2 * i + 1], 1, DS_GEN_CAMPAIGN_MAX_N, &num)) {
+			snprintf(msg, sizeof(msg), "sources= counts from 1 to %" PRIu32
+				 " per country, not %s:'%.12s'", DS_GEN_CAMPAIGN_MAX_N, c->cc[i],
+				 part[2 * i + 1]);
+			return bad(opt, val, msg);
+		}
+		c->sources[i] = (uint32_t)num;
+	}
+	c->n_cc = n / 2;
+	return 0;
+}
+
+static int
+campaign_dports(struct ds_gen_campaign_spec *c, const char *opt, const char *val, char *v)
+{
+	char *part[DS_GEN_CAMPAIGN_MAX_DPORTS + 1];
+	unsigned int n = split(v, ':', part, DS_GEN_CAMPAIGN_MAX_DPORTS), i;
+
+	if (n > DS_GEN_CAMPAIGN_MAX_DPORTS)
+		return bad(opt, val, "dports= of at most 16 ports");
+	for (i = 0; i < n; i++) {
+		uint64_t port;
+
+		if (!parse_in(part[i], 1, 65535, &port))
+			return bad(opt, val, "dports=P1[:P2...] with ports from 1 to 65535");
+		c->dports[i] = (uint16_t)port;
+	}
+	c->n_dports = n;
+	return 0;
+}
+
+static int
+opt_campaign(struct ds_gen_opts *o, const char *opt, const char *val)
+{
+	struct ds_gen_campaign_spec *c = &o->campaign[o->n_campaign];
+	char buf[1024], *item[CKEY_N + 1], msg[160];
+	bool have[CKEY_N] = { false };
+	unsigned int n, i, k;
+	uint64_t v = 0;
+	int ret;
+
+	if (o->n_campaign == DS_GEN_MAX_CAMPAIGNS)
+		return bad(opt, val, "at most 8 campaigns");
+	if (strlen(val) >= sizeof(buf))
+		return bad(opt, val, "a campaign of at most 1023 characters");
+	memset(c, 0, sizeof(*c));
+	c->spec = val;
+	strcpy(buf, val);
+	n = split(buf, ',', item, CKEY_N);
+	if (n > CKEY_N)
+		return bad(opt, val, "each of name=, window=, sources=, packets=, dports= once");
+	for (i = 0; i < n; i++) {
+		char *eq = strchr(item[i], '=');
+
+		for (k = 0; eq && k < CKEY_N; k++)
+			if ((size_t)(eq - item[i]) == strlen(campaign_keys[k]) &&
+			    strncmp(item[i], campaign_keys[k], (size_t)(eq - item[i])) == 0)
+				break;
+		if (!eq || k == CKEY_N) {
+			snprintf(msg, sizeof(msg), "key=value items with the keys name, window, "
+				 "sources, packets, dports, not '%.24s'", item[i]);
+			return bad(opt, val, msg);
+		}
+		if (have[k]) {
+			snprintf(msg, sizeof(msg), "%s= once", campaign_keys[k]);
+			return bad(opt, val, msg);
+		}
+		have[k] = true;
+		switch (k) {
+		case CKEY_NAME:
+			ret = campaign_name(o, c, opt, val, eq + 1);
+			break;
+		case CKEY_WINDOW:
+			ret = campaign_window(o, c, opt, val, eq + 1);
+			break;
+		case CKEY_SOURCES:
+			ret = campaign_sources(c, opt, val, eq + 1);
+			break;
+		case CKEY_PACKETS:
+			ret = parse_in(eq + 1, 1, DS_GEN_CAMPAIGN_MAX_P, &v) ? 0 :
+			      bad(opt, val, "packets= (per source and day) from 1 to 65536");
+			c->packets = (uint32_t)v;
+			break;
+		default:
+			ret = campaign_dports(c, opt, val, eq + 1);
+			break;
+		}
+		if (ret)
+			return ret;
+	}
+	for (k = 0; k < CKEY_DPORTS; k++)
+		if (!have[k]) {
+			snprintf(msg, sizeof(msg), "name=, window=, sources= and packets= "
+				 "(%s= is missing)", campaign_keys[k]);
+			return bad(opt, val, msg);
+		}
+	/* Telnet, the port home-router botnets scan for first. */
+	if (!have[CKEY_DPORTS]) {
+		c->n_dports = 1;
+		c->dports[0] = 23;
+	}
+	o->n_campaign++;
+	return 0;
+}
+
 /*
  * The options as a table, parsed by hand rather than by getopt_long(): getopt
  * prints messages of its own and accepts abbreviations, while a user mistake
@@ -439,6 +680,9 @@ static const struct option_def option_defs[] = {
 	{ "--nanosecond", false, opt_nanosecond },
 	{ "--outside-share", true, opt_outside },
 	{ "--truth", true, opt_truth },
+	{ "--campaign", true, opt_campaign },
+	{ "--country-ranges", true, opt_ranges },
+	{ "--spray", false, opt_spray },
 };
 
 static void
@@ -457,6 +701,41 @@ default_opts(struct ds_gen_opts *o)
 	o->packets = 100000;
 	o->seed = 1;
 	o->outside_share = 0.01;
+}
+
+/* What the campaigns need of the rest of the command line, and their size. */
+static int
+check_campaigns(const struct ds_gen_opts *o)
+{
+	uint64_t days, day_packets = 0, sources = 0;
+	unsigned int c, i;
+
+	if (o->n_campaign == 0)
+		return 0;
+	if (!o->ranges_path) {
+		fprintf(stderr, PROG ": --campaign: expected --country-ranges FILE as well "
+			"(the countries' addresses come from it)\n");
+		return -EINVAL;
+	}
+	days = (o->start_s + o->duration_s - 1) / 86400 - o->start_s / 86400 + 1;
+	for (c = 0; c < o->n_campaign; c++) {
+		uint64_t n = 0;
+
+		for (i = 0; i < o->campaign[c].n_cc; i++)
+			n += o->campaign[c].sources[i];
+		day_packets += n * o->campaign[c].packets;
+		sources += n * days;
+	}
+	if (day_packets > DS_GEN_CAMPAIGN_MAX_DAY_PACKETS ||
+	    sources > DS_GEN_CAMPAIGN_MAX_SOURCES) {
+		fprintf(stderr, PROG ": --campaign: expected at most %" PRIu64 " campaign "
+			"packets a day and %" PRIu64 " campaign sources over the %" PRIu64
+			" UTC days of the capture, not %" PRIu64 " and %" PRIu64 "\n",
+			DS_GEN_CAMPAIGN_MAX_DAY_PACKETS, DS_GEN_CAMPAIGN_MAX_SOURCES, days,
+			day_packets, sources);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* 0 to run, 1 for --help, -EINVAL after printing the reason. */
@@ -524,7 +803,7 @@ parse_args(struct ds_gen_opts *o, int argc, char **argv)
 			"2106-02-07T06:28:16Z (32-bit pcap seconds)\n");
 		return -EINVAL;
 	}
-	return 0;
+	return check_campaigns(o);
 }
 
 /* ---- output ----------------------------------------------------------- */
@@ -649,42 +928,97 @@ pick_source(struct ds_gen_pool *p, struct ds_gen_rng *r)
 	return i;
 }
 
+/* The kinds' mix: the kind table and the thresholds of the per-packet chances. */
+struct mix {
+	struct ds_gen_table kinds;
+	uint32_t outside_p;
+	uint32_t qinq_p;
+	uint32_t tagged_p;
+};
+
+/*
+ * The kind's packet: kind, source, outside and tags are drawn in this order
+ * from the packet stream. The order of the draws is part of the output:
+ * changing it changes every file a given seed produces.
+ */
+static size_t
+build_kind(struct ds_gen *g, const struct mix *m, struct ds_gen_pkt *p, uint8_t *frame,
+	   unsigned int *kind_out, enum ds_gen_tags *tags_out)
+{
+	const struct ds_gen_kind *kind;
+	struct ds_gen_source *src;
+	enum ds_gen_tags tags;
+	unsigned int k;
+	size_t l2_len;
+	uint32_t r;
+
+	k = ds_gen_table_pick(&m->kinds, &g->rng);
+	kind = &ds_gen_kinds[k];
+	src = &g->pool[k].src[pick_source(&g->pool[k], &g->rng)];
+	p->outside = ds_gen_rng_chance(&g->rng, m->outside_p);
+	r = ds_gen_rng_u32(&g->rng);
+	tags = r < m->qinq_p ? DS_GEN_QINQ : r < m->tagged_p ? DS_GEN_VLAN : DS_GEN_UNTAGGED;
+	l2_len = 14 + 4 * (size_t)tags;
+	p->l3 = frame + l2_len;
+	*kind_out = k;
+	*tags_out = tags;
+	return l2_len + kind->build(g, kind, src, p);
+}
+
+/*
+ * The loop merges two time-ordered streams: the --packets instants of the
+ * clock (each one a kind's packet, or a spray packet) and the campaign
+ * packets, drawn one UTC day at a time and sorted. The clock's next instant
+ * is drawn ahead, from its own stream, so looking at it changes nothing.
+ * A campaign packet goes first when it is not later than that instant, so
+ * the timestamps never decrease.
+ */
 static int
 run(struct ds_gen *g, struct ds_gen_truth *truth, struct out *o)
 {
 	const struct ds_gen_opts *opt = &g->opt;
 	struct ds_gen_weight w[DS_GEN_MAX_KINDS];
-	struct ds_gen_table kinds;
+	struct mix m = {
+		.outside_p = ds_gen_p32(opt->outside_share),
+		.qinq_p = ds_gen_p32(QINQ_SHARE),
+		.tagged_p = ds_gen_p32(QINQ_SHARE + VLAN_SHARE),
+	};
 	struct clock clk = {
 		.left = opt->packets,
 		.start_ns = opt->start_s * 1000000000,
 		.span_ns = opt->duration_s * 1000000000,
 	};
-	uint32_t outside_p = ds_gen_p32(opt->outside_share);
-	uint32_t qinq_p = ds_gen_p32(QINQ_SHARE);
-	uint32_t tagged_p = ds_gen_p32(QINQ_SHARE + VLAN_SHARE);
+	uint64_t i = 0, next_ns, day = 0;
+	size_t ev_i = 0, ev_n = 0;
 	unsigned int k;
-	uint64_t i;
 	int ret;
 
-	ds_gen_rng_seed(&clk.rng, opt->seed, STREAM_CLOCK);
+	ds_gen_rng_seed(&clk.rng, opt->seed, DS_GEN_STREAM_CLOCK);
 	/* Shares to integer weights in millionths: the table picks with one draw. */
 	for (k = 0; k < ds_gen_n_kinds; k++)
 		w[k] = (struct ds_gen_weight){ k, (uint32_t)lround(ds_gen_kinds[k].share * 1e6) };
-	ret = ds_gen_table_init(&kinds, w, ds_gen_n_kinds);
+	ret = ds_gen_table_init(&m.kinds, w, ds_gen_n_kinds);
 	if (ret)
 		return ret;
 
 	pcap_file_header(o, opt->nanosecond);
-	for (i = 0; i < opt->packets; i++) {
+	next_ns = clock_next(&clk);
+	for (;;) {
+		const struct ds_gen_event *e = NULL;
 		uint8_t *rec, *frame;
 		struct ds_gen_pkt p;
-		const struct ds_gen_kind *kind;
-		struct ds_gen_source *src;
-		enum ds_gen_tags tags;
-		uint32_t r, sec, frac;
+		enum ds_gen_tags tags = DS_GEN_UNTAGGED;
+		uint32_t sec, frac;
 		uint64_t written_ns;
-		size_t l2_len, len;
+		size_t len;
+
+		/* The next day's campaign packets once the last day's are out. */
+		while (ev_i == ev_n && day < g->n_days) {
+			ev_n = ds_gen_campaign_day(g, day++);
+			ev_i = 0;
+		}
+		if (i == opt->packets && ev_i == ev_n)
+			break;
 
 		/* The frame is built in place, so first make room for the largest. */
 		if (OUT_BUF_SIZE - o->len < REC_MAX) {
@@ -695,21 +1029,27 @@ run(struct ds_gen *g, struct ds_gen_truth *truth, struct out *o)
 		rec = o->buf + o->len;
 		frame = rec + PCAP_REC_HDR;
 
-		/*
-		 * The order of the draws is part of the output: changing it
-		 * changes every file a given seed produces.
-		 */
-		k = ds_gen_table_pick(&kinds, &g->rng);
-		kind = &ds_gen_kinds[k];
-		src = &g->pool[k].src[pick_source(&g->pool[k], &g->rng)];
-		p.ts_ns = clock_next(&clk);
-		p.outside = ds_gen_rng_chance(&g->rng, outside_p);
-		r = ds_gen_rng_u32(&g->rng);
-		tags = r < qinq_p ? DS_GEN_QINQ : r < tagged_p ? DS_GEN_VLAN : DS_GEN_UNTAGGED;
-		l2_len = 14 + 4 * (size_t)tags;
-		p.l3 = frame + l2_len;
-
-		len = l2_len + kind->build(g, kind, src, &p);
+		if (ev_i < ev_n && (i == opt->packets || g->events[ev_i].ts_ns <= next_ns)) {
+			/* Campaign packets are untagged and always reach the darknet. */
+			e = &g->events[ev_i++];
+			p.ts_ns = e->ts_ns;
+			p.outside = false;
+			p.l3 = frame + 14;
+			k = DS_GEN_KIND_CAMPAIGN;
+			len = 14 + ds_gen_campaign_build(g, e, &p);
+		} else {
+			p.ts_ns = next_ns;
+			if (opt->spray) {
+				p.outside = false;
+				p.l3 = frame + 14;
+				k = DS_GEN_KIND_SPRAY;
+				len = 14 + ds_gen_spray_build(g, &p);
+			} else {
+				len = build_kind(g, &m, &p, frame, &k, &tags);
+			}
+			if (++i < opt->packets)
+				next_ns = clock_next(&clk);
+		}
 		put_l2(frame, tags, p.l3[0] >> 4);
 		/* A NIC pads short frames with zeros; the FCS is not captured. */
 		if (len < DS_GEN_FRAME_MIN) {
@@ -730,6 +1070,8 @@ run(struct ds_gen *g, struct ds_gen_truth *truth, struct out *o)
 
 		written_ns = (uint64_t)sec * 1000000000 + (opt->nanosecond ? frac : frac * 1000ull);
 		ds_gen_truth_count(truth, g, k, tags, p.l3, len, written_ns);
+		if (e)
+			ds_gen_truth_campaign(truth, g, e, written_ns);
 	}
 	return out_flush(o);
 }
@@ -760,10 +1102,26 @@ main(int argc, char **argv)
 		g->space4 += UINT64_C(1) << (32 - g->opt.prefix[i].len);
 		g->prefix_end[i] = g->space4;
 	}
-	ds_gen_rng_seed(&g->pool_rng, g->opt.seed, STREAM_POOLS);
-	ds_gen_rng_seed(&g->rng, g->opt.seed, STREAM_PACKETS);
+	ds_gen_rng_seed(&g->pool_rng, g->opt.seed, DS_GEN_STREAM_POOLS);
+	ds_gen_rng_seed(&g->rng, g->opt.seed, DS_GEN_STREAM_PACKETS);
 	what = "source pools";
 	ret = ds_gen_model_init(g);
+	if (ret)
+		goto fail;
+	/*
+	 * The ranges file belongs to the command line: its mistakes (already
+	 * reported in one line) exit 2 like any other, before anything is written.
+	 */
+	what = "campaigns";
+	ret = ds_gen_campaign_init(g);
+	if (ret == -EINVAL) {
+		status = EXIT_USAGE;
+		goto out;
+	}
+	if (ret)
+		goto fail;
+	what = "truth counters";
+	ret = ds_gen_truth_init(truth, g);
 	if (ret)
 		goto fail;
 
@@ -804,6 +1162,8 @@ out:
 	if (g)
 		ds_gen_model_free(g);
 	free(o.buf);
+	if (truth)
+		ds_gen_truth_free(truth);
 	free(truth);
 	free(g);
 	return status;

@@ -23,10 +23,18 @@
  * To add a traffic kind: write a builder and a source initialiser in
  * gen_model.c and add a row to ds_gen_kinds[]; nothing else changes.
  *
+ * Two things sit beside the kinds. A campaign (--campaign) is a fixed number
+ * of sources per UTC day and country, each sending a fixed number of SYNs
+ * with one TCP window; its packets are drawn day by day, sorted, and merged
+ * into the loop's time order. The spray (--spray) replaces the kinds: every
+ * packet is a SYN with a random option layout and window, the hostile input
+ * of the sensor's memory-bound test.
+ *
  * Everything random comes from xoshiro256** streams seeded by splitmix64
- * from --seed, one stream per purpose (timestamps, source pools, packets), so
- * that the same arguments always produce the same bytes and a change to one
- * purpose does not shift the others.
+ * from --seed, one stream per purpose (timestamps, source pools, packets,
+ * campaign packets, and one per campaign and day), so that the same
+ * arguments always produce the same bytes and a change to one purpose does
+ * not shift the others.
  */
 
 #ifndef DS_GEN_H
@@ -36,10 +44,39 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define DS_GEN_PROG "darkscope-gen"
+
 /* Limits of the command line. */
 #define DS_GEN_MAX_PREFIXES 64
 #define DS_GEN_MAX_KINDS 16
 #define DS_GEN_MAX_PACKETS (UINT64_C(1) << 40)
+
+/*
+ * Limits of --campaign. The per-day and whole-run caps bound the memory of
+ * one day's sorted packets (16 bytes each) and of the source lists kept for
+ * the truth file (4 bytes each) to 256 MiB and 64 MiB.
+ */
+#define DS_GEN_MAX_CAMPAIGNS 8
+#define DS_GEN_CAMPAIGN_NAME_MAX 32
+#define DS_GEN_CAMPAIGN_MAX_CC 32
+#define DS_GEN_CAMPAIGN_MAX_DPORTS 16
+#define DS_GEN_CAMPAIGN_MAX_N (UINT32_C(1) << 20)      /* sources per country and day */
+#define DS_GEN_CAMPAIGN_MAX_P UINT32_C(65536)           /* packets per source and day */
+#define DS_GEN_CAMPAIGN_MAX_DAY_PACKETS (UINT64_C(1) << 24)
+#define DS_GEN_CAMPAIGN_MAX_SOURCES (UINT64_C(1) << 24)
+
+/*
+ * Random streams, one per purpose (see the top of this file). Campaign c
+ * draws day d's sources and instants from stream
+ * DS_GEN_STREAM_CAMPAIGN_DAYS + d * DS_GEN_MAX_CAMPAIGNS + c.
+ */
+enum ds_gen_stream {
+	DS_GEN_STREAM_CLOCK,
+	DS_GEN_STREAM_POOLS,
+	DS_GEN_STREAM_PACKETS,
+	DS_GEN_STREAM_CAMPAIGN_PACKETS,
+	DS_GEN_STREAM_CAMPAIGN_DAYS = 16,
+};
 
 /* Largest IP datagram a builder may write; the output buffer reserves it. */
 #define DS_GEN_L3_MAX 1400
@@ -213,6 +250,23 @@ struct ds_gen_prefix6 {
 	uint8_t len;
 };
 
+/*
+ * One --campaign, as parsed: per UTC day and listed country, sources[i]
+ * distinct addresses of country cc[i] each send `packets` SYNs with window
+ * `window` to ports drawn from dports[].
+ */
+struct ds_gen_campaign_spec {
+	const char *spec;               /* the argument as given, for messages */
+	char name[DS_GEN_CAMPAIGN_NAME_MAX + 1];
+	uint16_t window;
+	uint32_t packets;
+	unsigned int n_cc;
+	char cc[DS_GEN_CAMPAIGN_MAX_CC][3];
+	uint32_t sources[DS_GEN_CAMPAIGN_MAX_CC];
+	unsigned int n_dports;
+	uint16_t dports[DS_GEN_CAMPAIGN_MAX_DPORTS];
+};
+
 /* The command line, validated. */
 struct ds_gen_opts {
 	const char *out_path;           /* "-" for stdout */
@@ -227,6 +281,10 @@ struct ds_gen_opts {
 	uint64_t seed;
 	bool nanosecond;
 	double outside_share;
+	struct ds_gen_campaign_spec campaign[DS_GEN_MAX_CAMPAIGNS];
+	unsigned int n_campaign;
+	const char *ranges_path;        /* --country-ranges; NULL: none */
+	bool spray;
 };
 
 /*
@@ -288,6 +346,45 @@ struct ds_gen_pool {
 	uint64_t *used;                 /* bitmap, one bit per source */
 };
 
+/*
+ * The addresses a campaign may draw in one country: the country's ranges in
+ * the --country-ranges file less special-purpose space and the darknet, as
+ * disjoint ranges in ascending order. A uniform draw below end[n - 1] picks
+ * the range by binary search over the cumulative sizes.
+ */
+struct ds_gen_country {
+	char cc[3];
+	uint32_t n;                     /* ranges */
+	uint32_t cap;
+	uint32_t *first;                /* first address of range i */
+	uint64_t *end;                  /* addresses in ranges 0..i together */
+};
+
+/*
+ * A campaign at run time. The sources of day d are
+ * addr[d * day_sources .. (d + 1) * day_sources), country by country in the
+ * order of the spec: country i owns [cc_first[i], cc_first[i + 1]).
+ */
+struct ds_gen_campaign {
+	const struct ds_gen_campaign_spec *spec;
+	unsigned int country[DS_GEN_CAMPAIGN_MAX_CC];   /* index into ds_gen.country[] */
+	uint32_t cc_first[DS_GEN_CAMPAIGN_MAX_CC + 1];
+	uint32_t day_sources;
+	uint32_t *addr;                 /* n_days * day_sources addresses, kept for the truth */
+	const uint32_t *today;          /* the current day's part of addr */
+	uint8_t *ttl;                   /* day_sources TTLs of the current day */
+	uint32_t *taken;                /* open-addressing set: the current day's addresses */
+	uint32_t taken_mask;
+};
+
+/* One campaign packet still to write; a day's are sorted by time. */
+struct ds_gen_event {
+	uint64_t ts_ns;
+	uint32_t src;                   /* index among the campaign's sources of the day */
+	uint16_t campaign;
+	uint16_t cc;                    /* index of the source's country in the spec */
+};
+
 /* The whole run. */
 struct ds_gen {
 	struct ds_gen_opts opt;
@@ -305,6 +402,14 @@ struct ds_gen {
 	/* Every source address handed out so far: sources are unique across kinds. */
 	uint64_t *seen;
 	uint64_t seen_mask;
+	/* Campaigns: countries of all campaigns, UTC days the span touches. */
+	struct ds_gen_country country[DS_GEN_MAX_CAMPAIGNS * DS_GEN_CAMPAIGN_MAX_CC];
+	unsigned int n_country;
+	struct ds_gen_campaign camp[DS_GEN_MAX_CAMPAIGNS];
+	uint64_t first_day;             /* days since the epoch */
+	uint64_t n_days;                /* 0 without campaigns */
+	struct ds_gen_rng camp_rng;     /* per-packet draws of campaign packets */
+	struct ds_gen_event *events;    /* one day's campaign packets */
 };
 
 /*
@@ -318,10 +423,29 @@ enum ds_gen_tags {
 	DS_GEN_N_TAGS,
 };
 
+/* Truth rows of what is not a kind: campaign and spray packets. */
+#define DS_GEN_KIND_CAMPAIGN DS_GEN_MAX_KINDS
+#define DS_GEN_KIND_SPRAY (DS_GEN_MAX_KINDS + 1)
+
+/*
+ * Distinct option layouts of the spray: an open-addressing set of 16-byte
+ * keys (the kinds in order, byte 0 is their count plus one so that no key is
+ * zero). It doubles as it fills, up to DS_GEN_LAYOUTS_MAX keys; past that,
+ * or if memory runs out, new layouts are no longer counted and `exact` says so.
+ */
+#define DS_GEN_LAYOUTS_MAX (UINT64_C(1) << 24)
+
+struct ds_gen_layouts {
+	uint64_t (*slot)[2];
+	uint64_t mask;
+	uint64_t n;
+	bool exact;
+};
+
 struct ds_gen_truth {
 	uint64_t packets;
 	uint64_t bytes;                 /* frame bytes as captured */
-	uint64_t kind_packets[DS_GEN_MAX_KINDS];
+	uint64_t kind_packets[DS_GEN_MAX_KINDS + 2];
 	uint64_t tags[DS_GEN_N_TAGS];
 	uint64_t ipv4, ipv6;
 	uint64_t tcp, udp, icmp, icmp6;
@@ -333,15 +457,32 @@ struct ds_gen_truth {
 	uint64_t udp_port[65536];
 	uint64_t icmp_type_code[65536];
 	uint64_t icmp6_type_code[65536];
+	/* Campaign c: packets of day d from its country i at [d * n_cc + i]. */
+	uint64_t *campaign_packets[DS_GEN_MAX_CAMPAIGNS];
+	/* Spray: windows seen (a bitmap) and option layouts. */
+	uint64_t spray_windows[65536 / 64];
+	struct ds_gen_layouts layouts;
 };
 
+int ds_gen_truth_init(struct ds_gen_truth *t, const struct ds_gen *g);
+void ds_gen_truth_free(struct ds_gen_truth *t);
 void ds_gen_truth_count(struct ds_gen_truth *t, const struct ds_gen *g, unsigned int kind,
 			enum ds_gen_tags tags, const uint8_t *l3, size_t frame_len, uint64_t ts_ns);
+void ds_gen_truth_campaign(struct ds_gen_truth *t, const struct ds_gen *g,
+			   const struct ds_gen_event *e, uint64_t ts_ns);
 int ds_gen_truth_write(const struct ds_gen_truth *t, const struct ds_gen *g, const char *path);
+
+/* gen.c */
+int ds_gen_parse_u64(const char *s, uint64_t *out);
 
 /* gen_model.c */
 int ds_gen_model_init(struct ds_gen *g);
 void ds_gen_model_free(struct ds_gen *g);
+int ds_gen_campaign_init(struct ds_gen *g);
+size_t ds_gen_campaign_day(struct ds_gen *g, uint64_t day);
+size_t ds_gen_campaign_build(struct ds_gen *g, const struct ds_gen_event *e,
+			     const struct ds_gen_pkt *p);
+size_t ds_gen_spray_build(struct ds_gen *g, const struct ds_gen_pkt *p);
 uint32_t ds_gen_dst4(struct ds_gen *g, bool outside);
 void ds_gen_dst6(struct ds_gen *g, bool outside, uint8_t dst[16]);
 bool ds_gen_in_prefixes4(const struct ds_gen *g, uint32_t a);

@@ -34,11 +34,23 @@
  * (a bijection on k-bit integers, values beyond the address space skipped),
  * so each of them hits a new address with every packet until the space runs
  * out, the way ZMap and masscan do.
+ *
+ * Two models sit outside the table, at the end of the file. The spray
+ * (--spray) writes SYNs with random option layouts, windows and TTLs from
+ * random public sources: the hostile input of the sensor's memory bound.
+ * Campaigns (--campaign) are botnets known by their TCP window: per UTC day
+ * and country a fixed number of sources, drawn from a country's ranges in an
+ * ip-location-db file, each sending a fixed number of SYNs. A campaign's
+ * window is its mark, so every other source avoids it (free_window()).
  */
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <arpa/inet.h>
 
 #include "gen.h"
 
@@ -215,6 +227,43 @@ ds_gen_dst6(struct ds_gen *g, bool outside, uint8_t dst[16])
 }
 
 /*
+ * A campaign's window marks its packets, so no other packet may carry it.
+ * Sources take their window from a short list (an OS profile's, Mirai's, a
+ * sweeper's one); when a campaign owns the entry drawn, the next free entry
+ * of the list serves, and when it owns them all, the drawn value less as
+ * little as needed. No extra draw is made, so without campaigns, or with
+ * campaign windows nobody uses, the pools are exactly what they were.
+ */
+static bool
+window_taken(const struct ds_gen *g, uint16_t w)
+{
+	unsigned int c;
+
+	for (c = 0; c < g->opt.n_campaign; c++)
+		if (g->opt.campaign[c].window == w)
+			return true;
+	return false;
+}
+
+static uint16_t
+free_window(const struct ds_gen *g, const uint16_t *list, unsigned int n, unsigned int i)
+{
+	unsigned int j;
+	uint16_t w;
+
+	for (j = 0; j < n; j++) {
+		w = list[(i + j) % n];
+		if (!window_taken(g, w))
+			return w;
+	}
+	/* Campaign windows are 1..65535 and at most 8: this stops above 0. */
+	w = list[i];
+	while (window_taken(g, w))
+		w--;
+	return w;
+}
+
+/*
  * OS profiles of SYN senders. The option layout is what p0f and the sensor's
  * tcp_syn_options dimension key on; TTL and window come with it.
  */
@@ -329,7 +378,7 @@ init_stack(struct ds_gen *g, struct ds_gen_source *s, uint8_t os)
 
 	s->os = os;
 	s->ttl = hops_ttl(r, os_profiles[os].ttl);
-	s->window = os_profiles[os].window[ds_gen_rng_below(r, 4)];
+	s->window = free_window(g, os_profiles[os].window, 4, ds_gen_rng_below(r, 4));
 	s->mss = mss[ds_gen_rng_below(r, sizeof(mss) / sizeof(mss[0]))];
 	s->wscale = wscale[ds_gen_rng_below(r, sizeof(wscale))];
 	s->ts_base = ds_gen_rng_u32(r);
@@ -378,7 +427,7 @@ init_mirai(struct ds_gen *g, const struct ds_gen_kind *k, struct ds_gen_source *
 	/* Mirai bots are Linux/BusyBox devices: TTL 64 less the hops. */
 	s->os = OS_BARE;
 	s->ttl = hops_ttl(&g->pool_rng, 64);
-	s->window = windows[ds_gen_rng_below(&g->pool_rng, 4)];
+	s->window = free_window(g, windows, 4, ds_gen_rng_below(&g->pool_rng, 4));
 }
 
 static size_t
@@ -438,7 +487,7 @@ init_sweep(struct ds_gen *g, const struct ds_gen_kind *k, struct ds_gen_source *
 
 	s->os = OS_MSS_ONLY;
 	s->mss = 1460;
-	s->window = st->window;
+	s->window = free_window(g, &st->window, 1, 0);
 	/* Nmap draws a TTL per packet; keep only the hop count for it. */
 	s->ttl = st->ttl ? hops_ttl(r, st->ttl) : (uint8_t)ds_gen_rng_range(r, 5, 25);
 	s->sport = (uint16_t)ds_gen_rng_range(r, 32768, 61000);
@@ -912,6 +961,8 @@ source_address(struct ds_gen *g, const struct ds_gen_kind *k, struct ds_gen_sour
 	} while (!seen_insert(g, key));
 }
 
+static void campaign_free(struct ds_gen *g);
+
 int
 ds_gen_model_init(struct ds_gen *g)
 {
@@ -945,7 +996,8 @@ ds_gen_model_init(struct ds_gen *g)
 	while ((g->sweep_mask >> (2 * g->sweep_shift)) != 0)
 		g->sweep_shift++;
 
-	for (i = 0; i < ds_gen_n_kinds; i++)
+	/* The spray replaces the kinds: their pools stay empty. */
+	for (i = 0; i < ds_gen_n_kinds && !g->opt.spray; i++)
 		total += pool_size(g, &ds_gen_kinds[i]);
 	/* Load factor at most one half keeps the linear probes short. */
 	while (cap < 2 * total)
@@ -957,7 +1009,7 @@ ds_gen_model_init(struct ds_gen *g)
 	}
 	g->seen_mask = cap - 1;
 
-	for (i = 0; i < ds_gen_n_kinds; i++) {
+	for (i = 0; i < ds_gen_n_kinds && !g->opt.spray; i++) {
 		const struct ds_gen_kind *k = &ds_gen_kinds[i];
 		struct ds_gen_pool *pool = &g->pool[i];
 		uint32_t j;
@@ -994,4 +1046,676 @@ ds_gen_model_free(struct ds_gen *g)
 	}
 	free(g->seen);
 	g->seen = NULL;
+	campaign_free(g);
+}
+
+/* ---- spray: SYNs with random option layouts, windows and TTLs --------- */
+
+enum spray_opt {
+	SPRAY_EOL,
+	SPRAY_NOP,
+	SPRAY_MSS,
+	SPRAY_WS,
+	SPRAY_SACK_PERM,
+	SPRAY_TS,
+	SPRAY_UNKNOWN,
+	SPRAY_N_OPTS,
+};
+
+#define SPRAY_MAX_OPTS 10
+#define TCP_OPT_SPACE 40
+
+/*
+ * Lengths of the option kinds 9-254 that the spray may send: a kind an RFC
+ * or a decoder gives a length gets that length (step: AccECN's 2, 5, 8, 11),
+ * any other kind 2 to 40 bytes. They were measured against tshark 4.0: every
+ * kind at every length with random contents, keeping what it decodes without
+ * a complaint. Three kinds stay out because random contents break their
+ * dissectors: 21 (SCPS SNACK), 30 (MPTCP) and 76 (Riverbed probe).
+ */
+static bool
+spray_kind_len(uint8_t kind, unsigned int *min, unsigned int *max, unsigned int *step)
+{
+	*step = 1;
+	*min = 2;
+	*max = TCP_OPT_SPACE;
+	switch (kind) {
+	case 21: case 30: case 76:
+		return false;
+	case 9: case 22: case 23: case 34:
+		*max = 2;
+		break;
+	case 10: case 14: case 18:
+		*min = *max = 3;
+		break;
+	case 20: case 28:
+		*min = *max = 4;
+		break;
+	case 11: case 12: case 13:
+		*min = *max = 6;
+		break;
+	case 27:
+		*min = *max = 8;
+		break;
+	case 78:
+		*min = *max = 16;
+		break;
+	case 19:
+		*min = *max = 18;
+		break;
+	case 29: case 253: case 254:
+		*min = 4;
+		break;
+	case 172: case 174:
+		*max = 11;
+		*step = 3;
+		break;
+	default:
+		break;
+	}
+	return true;
+}
+
+static void
+random_bytes(struct ds_gen_rng *r, uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		uint64_t v = ds_gen_rng_next(r);
+		size_t k = n < 8 ? n : 8;
+
+		memcpy(p, &v, k);
+		p += k;
+		n -= k;
+	}
+}
+
+/*
+ * A random option layout of 0 to 10 options, each kind drawn with equal
+ * chance among EOL, NOP, MSS, WS, SACK permitted, TS and "unknown" (a kind
+ * 9-254 with a valid length), values random. The walk stops at the first
+ * option that would not fit in the 40 bytes. EOL ends the list; NOPs pad the
+ * area to a multiple of 4 and go before the EOL, so the EOL is always the
+ * last byte: decoders that stop at EOL and those that read on (tshark shows
+ * every zero byte after it as one more EOL) then see the same layout.
+ */
+static uint8_t
+spray_options(struct ds_gen_rng *r, uint8_t *o)
+{
+	unsigned int n = ds_gen_rng_below(r, SPRAY_MAX_OPTS + 1), used = 0, i, pad;
+	bool eol = false;
+
+	for (i = 0; i < n && !eol; i++) {
+		unsigned int room = TCP_OPT_SPACE - used, len, min, max, step;
+		uint8_t kind;
+
+		switch (ds_gen_rng_below(r, SPRAY_N_OPTS)) {
+		case SPRAY_EOL:
+			if (room < 1)
+				break;
+			eol = true;
+			continue;
+		case SPRAY_NOP:
+			if (room < 1)
+				break;
+			o[used++] = 1;
+			continue;
+		case SPRAY_MSS:
+			if (room < 4)
+				break;
+			o[used] = 2;
+			o[used + 1] = 4;
+			random_bytes(r, o + used + 2, 2);
+			used += 4;
+			continue;
+		case SPRAY_WS:
+			if (room < 3)
+				break;
+			o[used] = 3;
+			o[used + 1] = 3;
+			/* Shifts above 14 are invalid (RFC 7323 2.3). */
+			o[used + 2] = (uint8_t)ds_gen_rng_below(r, 15);
+			used += 3;
+			continue;
+		case SPRAY_SACK_PERM:
+			if (room < 2)
+				break;
+			o[used] = 4;
+			o[used + 1] = 2;
+			used += 2;
+			continue;
+		case SPRAY_TS:
+			if (room < 10)
+				break;
+			o[used] = 8;
+			o[used + 1] = 10;
+			random_bytes(r, o + used + 2, 8);
+			used += 10;
+			continue;
+		default:
+			do
+				kind = (uint8_t)ds_gen_rng_range(r, 9, 254);
+			while (!spray_kind_len(kind, &min, &max, &step));
+			if (max > room)
+				max = room;
+			if (min > max)
+				break;
+			len = min + step * ds_gen_rng_below(r, (max - min) / step + 1);
+			o[used] = kind;
+			o[used + 1] = (uint8_t)len;
+			random_bytes(r, o + used + 2, len - 2);
+			used += len;
+			continue;
+		}
+		/* The option drawn does not fit: the layout ends here. */
+		break;
+	}
+	pad = (4 - (used + eol) % 4) % 4;
+	memset(o + used, 1, pad);
+	used += pad;
+	if (eol)
+		o[used++] = 0;
+	return (uint8_t)used;
+}
+
+/* Uniform over the windows, less those campaigns own. */
+static uint16_t
+spray_window(const struct ds_gen *g, struct ds_gen_rng *r)
+{
+	uint16_t w;
+
+	do
+		w = (uint16_t)ds_gen_rng_u32(r);
+	while (window_taken(g, w));
+	return w;
+}
+
+size_t
+ds_gen_spray_build(struct ds_gen *g, const struct ds_gen_pkt *p)
+{
+	struct ds_gen_rng *r = &g->rng;
+	uint8_t opts[TCP_OPT_SPACE];
+	struct ds_gen_ip4 h = { .proto = DS_GEN_IPPROTO_TCP };
+	struct ds_gen_tcp t = { .flags = DS_GEN_TCP_SYN, .opts = opts };
+	uint32_t v;
+
+	h.src = public4(g, r);
+	h.dst = darknet_addr4(g, ds_gen_rng_below64(r, g->space4));
+	v = ds_gen_rng_u32(r);
+	h.id = (uint16_t)v;
+	h.ttl = (uint8_t)ds_gen_rng_range(r, 1, 255);
+	h.df = v >> 31;
+	t.sport = (uint16_t)ds_gen_rng_range(r, 1, 65535);
+	t.dport = (uint16_t)ds_gen_rng_range(r, 1, 65535);
+	t.seq = ds_gen_rng_u32(r);
+	t.window = spray_window(g, r);
+	t.opts_len = spray_options(r, opts);
+	return tcp4(p, &h, &t);
+}
+
+/* ---- campaigns: country ranges, sources per day, packets -------------- */
+
+/*
+ * A campaign needs addresses of given countries. The --country-ranges file
+ * (ip-location-db asn-country: "start,end,cc" per line, dotted or numeric,
+ * inclusive, ascending, no overlap) is read once; the rows of the countries
+ * some campaign names are kept, less the special-purpose ranges above and
+ * the darknet prefixes, so a uniform draw over what is left is a uniform
+ * draw over the country's usable addresses.
+ *
+ * Each UTC day the span touches, every campaign draws its sources afresh
+ * from a stream of its own for that day (so days are independent, and a
+ * source may recur on another day by chance), then the instants of each
+ * source's packets uniformly within that day's part of the span. The day's
+ * packets of all campaigns are sorted and handed to the packet loop, which
+ * merges them with the kinds' packets.
+ */
+
+/* An IPv4 range, inclusive; 64-bit so that "one past 255.255.255.255" exists. */
+struct range4 {
+	uint64_t lo, hi;
+};
+
+static int
+range4_cmp(const void *a, const void *b)
+{
+	const struct range4 *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Special-purpose ranges and darknet prefixes, sorted and merged. */
+static unsigned int
+excluded_ranges(const struct ds_gen *g, struct range4 *x)
+{
+	size_t n_np = sizeof(not_public4) / sizeof(not_public4[0]), i;
+	unsigned int n = 0, m = 0;
+
+	for (i = 0; i < n_np + g->opt.n_prefix; i++) {
+		const struct ds_gen_prefix4 *p = i < n_np ? &not_public4[i] :
+						 &g->opt.prefix[i - n_np];
+
+		x[n].lo = p->addr;
+		x[n++].hi = p->addr + (UINT64_C(1) << (32 - p->len)) - 1;
+	}
+	qsort(x, n, sizeof(*x), range4_cmp);
+	for (i = 0; i < n; i++) {
+		if (m > 0 && x[i].lo <= x[m - 1].hi + 1) {
+			if (x[i].hi > x[m - 1].hi)
+				x[m - 1].hi = x[i].hi;
+		} else {
+			x[m++] = x[i];
+		}
+	}
+	return m;
+}
+
+static int
+country_add(struct ds_gen_country *c, uint64_t lo, uint64_t hi)
+{
+	if (c->n == c->cap) {
+		uint32_t cap = c->cap ? 2 * c->cap : 64;
+		uint32_t *first = realloc(c->first, cap * sizeof(*first));
+		uint64_t *end;
+
+		if (!first)
+			return -ENOMEM;
+		c->first = first;
+		end = realloc(c->end, cap * sizeof(*end));
+		if (!end)
+			return -ENOMEM;
+		c->end = end;
+		c->cap = cap;
+	}
+	c->first[c->n] = (uint32_t)lo;
+	c->end[c->n] = (c->n ? c->end[c->n - 1] : 0) + (hi - lo + 1);
+	c->n++;
+	return 0;
+}
+
+/* The row's range less the excluded ones, added to the country. */
+static int
+country_add_row(struct ds_gen_country *c, const struct range4 *x, unsigned int n_x,
+		uint64_t lo, uint64_t hi)
+{
+	uint64_t pos = lo;
+	unsigned int k;
+	int ret;
+
+	for (k = 0; k < n_x && pos <= hi; k++) {
+		if (x[k].hi < pos)
+			continue;
+		if (x[k].lo > hi)
+			break;
+		if (x[k].lo > pos) {
+			ret = country_add(c, pos, x[k].lo - 1);
+			if (ret)
+				return ret;
+		}
+		pos = x[k].hi + 1;
+	}
+	return pos <= hi ? country_add(c, pos, hi) : 0;
+}
+
+static uint32_t
+country_pick(const struct ds_gen_country *c, struct ds_gen_rng *r)
+{
+	uint64_t u = ds_gen_rng_below64(r, c->end[c->n - 1]);
+	uint32_t lo = 0, hi = c->n - 1;
+
+	/* The first range whose cumulative end exceeds u. */
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+
+		if (c->end[mid] > u)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return c->first[lo] + (uint32_t)(u - (lo ? c->end[lo - 1] : 0));
+}
+
+/* "1.2.3.4" or "16909060" into a host-order address. */
+static bool
+parse_addr(const char *f, uint32_t *out)
+{
+	struct in_addr a;
+	uint64_t v;
+
+	if (strchr(f, '.')) {
+		if (inet_pton(AF_INET, f, &a) != 1)
+			return false;
+		*out = ntohl(a.s_addr);
+		return true;
+	}
+	if (ds_gen_parse_u64(f, &v) || v > UINT32_MAX)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+static int
+letter_index(char c)
+{
+	c = (char)(c & ~0x20);
+	return c >= 'A' && c <= 'Z' ? c - 'A' : -1;
+}
+
+/*
+ * Read the ranges file into the countries of want[] (26 * 26 entries, the
+ * index into g->country[] of a code, -1 for codes no campaign names). Every
+ * line is checked, wanted or not: a user mistake gets one line naming the
+ * file, line and column and what was expected, and -EINVAL.
+ */
+static int
+ranges_read(struct ds_gen *g, const int *want)
+{
+	const char *path = g->opt.ranges_path;
+	struct range4 x[sizeof(not_public4) / sizeof(not_public4[0]) + DS_GEN_MAX_PREFIXES];
+	unsigned int n_x = excluded_ranges(g, x);
+	char *line = NULL, *field[4];
+	const char *expected = NULL;
+	size_t size = 0, col = 0;
+	uint64_t prev_hi = 0;
+	bool any = false;
+	unsigned long lineno = 0;
+	ssize_t len;
+	FILE *f;
+	int ret = 0;
+
+	f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, DS_GEN_PROG ": --country-ranges '%s': cannot read: %s\n", path,
+			strerror(errno));
+		return -EINVAL;
+	}
+	while ((len = getline(&line, &size, f)) >= 0) {
+		uint32_t lo, hi;
+		unsigned int n = 0;
+		char *p = line;
+		int a, b;
+
+		lineno++;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len == 0)
+			continue;
+		/* Three comma-separated fields. */
+		for (;;) {
+			char *comma = strchr(p, ',');
+
+			if (n < 4)
+				field[n] = p;
+			n++;
+			if (!comma)
+				break;
+			*comma = '\0';
+			p = comma + 1;
+		}
+		col = 1;
+		if (n != 3) {
+			expected = "three fields start,end,cc";
+			goto bad;
+		}
+		/* IPv6 rows may share the file: they are skipped. */
+		if (strchr(field[0], ':') || strchr(field[1], ':'))
+			continue;
+		if (!parse_addr(field[0], &lo)) {
+			expected = "a start address, dotted (1.0.0.0) or a number (16777216)";
+			goto bad;
+		}
+		col = (size_t)(field[1] - line) + 1;
+		if (!parse_addr(field[1], &hi) || hi < lo) {
+			expected = "an end address, dotted or a number, not below the start";
+			goto bad;
+		}
+		col = 1;
+		if (any && lo <= prev_hi) {
+			expected = "ranges in ascending order, each after the end of the previous";
+			goto bad;
+		}
+		col = (size_t)(field[2] - line) + 1;
+		a = letter_index(field[2][0]);
+		b = a < 0 ? -1 : letter_index(field[2][1]);
+		if (b < 0 || field[2][2] != '\0') {
+			expected = "a two-letter country code";
+			goto bad;
+		}
+		any = true;
+		prev_hi = hi;
+		if (want[a * 26 + b] >= 0) {
+			ret = country_add_row(&g->country[want[a * 26 + b]], x, n_x, lo, hi);
+			if (ret)
+				goto out;
+		}
+	}
+	if (ferror(f)) {
+		fprintf(stderr, DS_GEN_PROG ": --country-ranges '%s': cannot read: %s\n", path,
+			strerror(errno));
+		ret = -EINVAL;
+	}
+	goto out;
+bad:
+	fprintf(stderr, DS_GEN_PROG ": %s:%lu:%zu: expected %s\n", path, lineno, col, expected);
+	ret = -EINVAL;
+out:
+	free(line);
+	fclose(f);
+	return ret;
+}
+
+/* Every country a campaign names must hold enough usable addresses. */
+static int
+check_countries(const struct ds_gen *g)
+{
+	unsigned int c, i;
+
+	for (c = 0; c < g->opt.n_campaign; c++) {
+		const struct ds_gen_campaign_spec *sp = &g->opt.campaign[c];
+
+		for (i = 0; i < sp->n_cc; i++) {
+			const struct ds_gen_country *k = &g->country[g->camp[c].country[i]];
+			uint64_t size = k->n ? k->end[k->n - 1] : 0;
+
+			if (size < sp->sources[i]) {
+				fprintf(stderr, DS_GEN_PROG ": --campaign '%s': expected at "
+					"least %" PRIu32 " usable addresses of %s in %s, found %"
+					PRIu64 "\n", sp->spec, sp->sources[i], sp->cc[i],
+					g->opt.ranges_path, size);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+int
+ds_gen_campaign_init(struct ds_gen *g)
+{
+	const struct ds_gen_opts *o = &g->opt;
+	uint64_t day_packets = 0;
+	int want[26 * 26];
+	unsigned int c, i;
+	int ret;
+
+	if (!o->ranges_path)
+		return 0;
+	for (i = 0; i < 26 * 26; i++)
+		want[i] = -1;
+	/* One table per country code, shared by the campaigns that name it. */
+	for (c = 0; c < o->n_campaign; c++) {
+		const struct ds_gen_campaign_spec *sp = &o->campaign[c];
+		struct ds_gen_campaign *camp = &g->camp[c];
+
+		camp->spec = sp;
+		for (i = 0; i < sp->n_cc; i++) {
+			int *w = &want[letter_index(sp->cc[i][0]) * 26 +
+				       letter_index(sp->cc[i][1])];
+
+			if (*w < 0) {
+				*w = (int)g->n_country;
+				memcpy(g->country[g->n_country++].cc, sp->cc[i], 3);
+			}
+			camp->country[i] = (unsigned int)*w;
+			camp->cc_first[i + 1] = camp->cc_first[i] + sp->sources[i];
+		}
+		camp->day_sources = camp->cc_first[sp->n_cc];
+		day_packets += (uint64_t)camp->day_sources * sp->packets;
+	}
+	ret = ranges_read(g, want);
+	if (ret == 0)
+		ret = check_countries(g);
+	if (ret || o->n_campaign == 0)
+		return ret;
+
+	/* parse_args() capped the days' sources and packets: these sizes are bounded. */
+	g->first_day = o->start_s / 86400;
+	g->n_days = (o->start_s + o->duration_s - 1) / 86400 - g->first_day + 1;
+	g->events = malloc(day_packets * sizeof(*g->events));
+	if (!g->events)
+		return -ENOMEM;
+	for (c = 0; c < o->n_campaign; c++) {
+		struct ds_gen_campaign *camp = &g->camp[c];
+		uint32_t cap = 2;
+
+		/* Load factor at most one half, as for the pools' set. */
+		while (cap < 2 * camp->day_sources)
+			cap *= 2;
+		camp->addr = calloc(g->n_days * camp->day_sources, sizeof(*camp->addr));
+		camp->ttl = malloc(camp->day_sources);
+		camp->taken = malloc(cap * sizeof(*camp->taken));
+		if (!camp->addr || !camp->ttl || !camp->taken)
+			return -ENOMEM;
+		camp->taken_mask = cap - 1;
+	}
+	ds_gen_rng_seed(&g->camp_rng, o->seed, DS_GEN_STREAM_CAMPAIGN_PACKETS);
+	return 0;
+}
+
+/* Add a to the day's set; false when the campaign already has it today. */
+static bool
+taken_insert(struct ds_gen_campaign *c, uint32_t a)
+{
+	uint32_t i = (uint32_t)mix64(a) & c->taken_mask;
+
+	/* 0 marks a free slot: 0.0.0.0 is special-purpose, never drawn. */
+	while (c->taken[i]) {
+		if (c->taken[i] == a)
+			return false;
+		i = (i + 1) & c->taken_mask;
+	}
+	c->taken[i] = a;
+	return true;
+}
+
+/* Time order; equal instants by campaign and source, which makes the order total. */
+static int
+event_cmp(const void *a, const void *b)
+{
+	const struct ds_gen_event *x = a, *y = b;
+
+	if (x->ts_ns != y->ts_ns)
+		return x->ts_ns < y->ts_ns ? -1 : 1;
+	if (x->campaign != y->campaign)
+		return x->campaign < y->campaign ? -1 : 1;
+	return x->src < y->src ? -1 : x->src > y->src;
+}
+
+size_t
+ds_gen_campaign_day(struct ds_gen *g, uint64_t day)
+{
+	const struct ds_gen_opts *o = &g->opt;
+	uint64_t day_s = (g->first_day + day) * 86400;
+	uint64_t lo = o->start_s > day_s ? o->start_s : day_s;
+	uint64_t hi = o->start_s + o->duration_s < day_s + 86400 ? o->start_s + o->duration_s :
+		      day_s + 86400;
+	uint64_t span_ns = (hi - lo) * 1000000000;
+	unsigned int c, i;
+	size_t n = 0;
+
+	for (c = 0; c < o->n_campaign; c++) {
+		struct ds_gen_campaign *camp = &g->camp[c];
+		const struct ds_gen_campaign_spec *sp = camp->spec;
+		uint32_t *today = camp->addr + day * camp->day_sources;
+		struct ds_gen_rng r;
+
+		ds_gen_rng_seed(&r, o->seed, DS_GEN_STREAM_CAMPAIGN_DAYS +
+				day * DS_GEN_MAX_CAMPAIGNS + c);
+		camp->today = today;
+		memset(camp->taken, 0, ((size_t)camp->taken_mask + 1) * sizeof(*camp->taken));
+		for (i = 0; i < sp->n_cc; i++) {
+			const struct ds_gen_country *k = &g->country[camp->country[i]];
+			uint32_t j;
+
+			/*
+			 * Distinct within the day: check_countries() made sure the
+			 * country has at least as many usable addresses as asked.
+			 */
+			for (j = camp->cc_first[i]; j < camp->cc_first[i + 1]; j++) {
+				do
+					today[j] = country_pick(k, &r);
+				while (!taken_insert(camp, today[j]));
+				/* Home routers: Linux, TTL 64 less the hops. */
+				camp->ttl[j] = hops_ttl(&r, 64);
+			}
+		}
+		for (i = 0; i < sp->n_cc; i++) {
+			uint32_t j, p;
+
+			for (j = camp->cc_first[i]; j < camp->cc_first[i + 1]; j++)
+				for (p = 0; p < sp->packets; p++)
+					g->events[n++] = (struct ds_gen_event){
+						.ts_ns = lo * 1000000000 +
+							 ds_gen_rng_below64(&r, span_ns),
+						.src = j,
+						.campaign = (uint16_t)c,
+						.cc = (uint16_t)i,
+					};
+		}
+	}
+	qsort(g->events, n, sizeof(*g->events), event_cmp);
+	return n;
+}
+
+size_t
+ds_gen_campaign_build(struct ds_gen *g, const struct ds_gen_event *e, const struct ds_gen_pkt *p)
+{
+	/* MSS 1460 and nothing else: the stack of a small embedded device. */
+	static const uint8_t mss_only[4] = { 2, 4, 0x05, 0xb4 };
+	const struct ds_gen_campaign *camp = &g->camp[e->campaign];
+	const struct ds_gen_campaign_spec *sp = camp->spec;
+	struct ds_gen_rng *r = &g->camp_rng;
+	struct ds_gen_ip4 h = { .src = camp->today[e->src], .ttl = camp->ttl[e->src],
+				.proto = DS_GEN_IPPROTO_TCP, .df = true };
+	struct ds_gen_tcp t = { .flags = DS_GEN_TCP_SYN, .window = sp->window, .opts = mss_only,
+				.opts_len = sizeof(mss_only) };
+
+	h.dst = darknet_addr4(g, ds_gen_rng_below64(r, g->space4));
+	h.id = (uint16_t)ds_gen_rng_u32(r);
+	t.sport = (uint16_t)ds_gen_rng_range(r, 1024, 65535);
+	t.dport = sp->dports[ds_gen_rng_below(r, sp->n_dports)];
+	t.seq = ds_gen_rng_u32(r);
+	return tcp4(p, &h, &t);
+}
+
+static void
+campaign_free(struct ds_gen *g)
+{
+	unsigned int i;
+
+	for (i = 0; i < DS_GEN_MAX_CAMPAIGNS; i++) {
+		free(g->camp[i].addr);
+		free(g->camp[i].ttl);
+		free(g->camp[i].taken);
+		g->camp[i].addr = NULL;
+		g->camp[i].ttl = NULL;
+		g->camp[i].taken = NULL;
+	}
+	for (i = 0; i < g->n_country; i++) {
+		free(g->country[i].first);
+		free(g->country[i].end);
+		g->country[i].first = NULL;
+		g->country[i].end = NULL;
+	}
+	free(g->events);
+	g->events = NULL;
 }

@@ -9,7 +9,13 @@
  * ds_gen_truth_count(), which reads the headers back as a receiver would:
  * a SYN counted here is a TCP header with SYN set and ACK clear, whichever
  * kind wrote it, and "outside" is a destination address found in no prefix.
- * Only the per-kind packet and source counts come from the loop's choices.
+ * Only the per-kind packet and source counts come from the loop's choices,
+ * and, for campaigns, which campaign and country a packet belongs to (its
+ * UTC day is read from the timestamp as written).
+ *
+ * The spray's option layouts are read back the same way, walking the option
+ * bytes as a decoder does, and kept in a set of exact keys, so the number of
+ * distinct layouts is exact (up to DS_GEN_LAYOUTS_MAX of them).
  *
  * The layout of the file is documented in docs/GENERATOR.md.
  */
@@ -23,6 +29,150 @@
 #include <arpa/inet.h>
 
 #include "gen.h"
+
+#define LAYOUTS_FIRST_SLOTS (UINT64_C(1) << 16)
+
+int
+ds_gen_truth_init(struct ds_gen_truth *t, const struct ds_gen *g)
+{
+	const struct ds_gen_opts *o = &g->opt;
+	unsigned int c;
+
+	for (c = 0; c < o->n_campaign; c++) {
+		t->campaign_packets[c] = calloc(g->n_days * o->campaign[c].n_cc,
+						sizeof(*t->campaign_packets[c]));
+		if (!t->campaign_packets[c])
+			return -ENOMEM;
+	}
+	if (o->spray) {
+		t->layouts.slot = calloc(LAYOUTS_FIRST_SLOTS, sizeof(*t->layouts.slot));
+		if (!t->layouts.slot)
+			return -ENOMEM;
+		t->layouts.mask = LAYOUTS_FIRST_SLOTS - 1;
+		t->layouts.exact = true;
+	}
+	return 0;
+}
+
+void
+ds_gen_truth_free(struct ds_gen_truth *t)
+{
+	unsigned int c;
+
+	for (c = 0; c < DS_GEN_MAX_CAMPAIGNS; c++) {
+		free(t->campaign_packets[c]);
+		t->campaign_packets[c] = NULL;
+	}
+	free(t->layouts.slot);
+	t->layouts.slot = NULL;
+}
+
+void
+ds_gen_truth_campaign(struct ds_gen_truth *t, const struct ds_gen *g,
+		      const struct ds_gen_event *e, uint64_t ts_ns)
+{
+	uint64_t day = ts_ns / 1000000000 / 86400 - g->first_day;
+
+	t->campaign_packets[e->campaign][day * g->opt.campaign[e->campaign].n_cc + e->cc]++;
+}
+
+static uint64_t
+mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= UINT64_C(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64_C(0x94d049bb133111eb);
+	return x ^ (x >> 31);
+}
+
+/* The slot of key k: where it is, or the free slot where it belongs. */
+static uint64_t
+layout_slot(const struct ds_gen_layouts *s, const uint64_t k[2])
+{
+	uint64_t i = mix64(k[0] ^ mix64(k[1])) & s->mask;
+
+	while (s->slot[i][0] && (s->slot[i][0] != k[0] || s->slot[i][1] != k[1]))
+		i = (i + 1) & s->mask;
+	return i;
+}
+
+/* Double the table; false when that is not allowed or not possible. */
+static bool
+layouts_grow(struct ds_gen_layouts *s)
+{
+	struct ds_gen_layouts big = { .mask = 2 * s->mask + 1 };
+	uint64_t i;
+
+	if (big.mask + 1 > 2 * DS_GEN_LAYOUTS_MAX)
+		return false;
+	big.slot = calloc(big.mask + 1, sizeof(*big.slot));
+	if (!big.slot)
+		return false;
+	for (i = 0; i <= s->mask; i++)
+		if (s->slot[i][0])
+			memcpy(big.slot[layout_slot(&big, s->slot[i])], s->slot[i],
+			       sizeof(s->slot[i]));
+	free(s->slot);
+	s->slot = big.slot;
+	s->mask = big.mask;
+	return true;
+}
+
+static void
+layouts_add(struct ds_gen_layouts *s, const uint64_t k[2])
+{
+	uint64_t i = layout_slot(s, k);
+
+	if (s->slot[i][0])
+		return;
+	/* Load factor at most one half; a full table stops counting, and says so. */
+	if (2 * (s->n + 1) > s->mask + 1) {
+		if (!layouts_grow(s)) {
+			s->exact = false;
+			return;
+		}
+		i = layout_slot(s, k);
+	}
+	s->slot[i][0] = k[0];
+	s->slot[i][1] = k[1];
+	s->n++;
+}
+
+/*
+ * The option kinds of a TCP header in order, as a decoder walks them: NOP
+ * and EOL take one byte, every other kind its length byte's worth, and the
+ * walk ends after EOL, at the end of the option area or at a length that
+ * does not fit. The spray writes at most 10 options and 3 NOPs of padding;
+ * the key has room for 15 kinds.
+ */
+static void
+count_layout(struct ds_gen_truth *t, const uint8_t *l4)
+{
+	const uint8_t *opt = l4 + 20;
+	size_t len = (size_t)(l4[12] >> 4) * 4 - 20, i = 0;
+	uint8_t key[16] = { 0 };
+	unsigned int n = 0;
+	uint64_t k[2];
+
+	while (i < len && n < 15) {
+		uint8_t kind = opt[i];
+
+		key[1 + n++] = kind;
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			i++;
+			continue;
+		}
+		if (len - i < 2 || opt[i + 1] < 2)
+			break;
+		i += opt[i + 1];
+	}
+	key[0] = (uint8_t)(n + 1);
+	memcpy(k, key, sizeof(k));
+	layouts_add(&t->layouts, k);
+}
 
 void
 ds_gen_truth_count(struct ds_gen_truth *t, const struct ds_gen *g, unsigned int kind,
@@ -68,6 +218,12 @@ ds_gen_truth_count(struct ds_gen_truth *t, const struct ds_gen *g, unsigned int 
 
 			t->syn++;
 			t->syn_port[dport]++;
+			if (kind == DS_GEN_KIND_SPRAY) {
+				uint16_t w = ds_gen_get16(l4 + 14);
+
+				t->spray_windows[w / 64] |= UINT64_C(1) << (w % 64);
+				count_layout(t, l4);
+			}
 			/* The fingerprints of the SOURCES.md statistics, IPv4 only. */
 			if (v4) {
 				t->mirai_syn += seq == dst4;
@@ -192,6 +348,123 @@ pool_sources(const struct ds_gen_pool *p)
 	return n;
 }
 
+static int
+addr_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Distinct values of v[0, n), sorted in place. */
+static uint64_t
+distinct_sorted(uint32_t *v, size_t n)
+{
+	uint64_t d = 0;
+	size_t i;
+
+	qsort(v, n, sizeof(*v), addr_cmp);
+	for (i = 0; i < n; i++)
+		d += i == 0 || v[i] != v[i - 1];
+	return d;
+}
+
+/*
+ * "campaigns": per campaign its parameters and totals, then per UTC day and
+ * country the packets, the distinct sources and their addresses (sorted),
+ * so that a test can split the sources by any home country.
+ */
+static int
+write_campaigns(FILE *f, const struct ds_gen_truth *t, const struct ds_gen *g, bool last)
+{
+	const struct ds_gen_opts *o = &g->opt;
+	char addr[INET_ADDRSTRLEN], date[64];
+	unsigned int c, i;
+	uint64_t d;
+
+	fprintf(f, "  \"campaigns\": {");
+	for (c = 0; c < o->n_campaign; c++) {
+		const struct ds_gen_campaign_spec *sp = &o->campaign[c];
+		const struct ds_gen_campaign *camp = &g->camp[c];
+		size_t all = (size_t)(g->n_days * camp->day_sources);
+		uint32_t *v = malloc((all ? all : 1) * sizeof(*v));
+		uint64_t packets = 0;
+
+		if (!v)
+			return -ENOMEM;
+		for (d = 0; d < g->n_days * sp->n_cc; d++)
+			packets += t->campaign_packets[c][d];
+		memcpy(v, camp->addr, all * sizeof(*v));
+		fprintf(f, "%s\n    \"%s\": {\"window\": %u, \"packets_per_source\": %" PRIu32
+			", \"dports\": [", c ? "," : "", sp->name, sp->window, sp->packets);
+		for (i = 0; i < sp->n_dports; i++)
+			fprintf(f, "%s%u", i ? ", " : "", sp->dports[i]);
+		fprintf(f, "], \"sources_per_day\": {");
+		for (i = 0; i < sp->n_cc; i++)
+			fprintf(f, "%s\"%s\": %" PRIu32, i ? ", " : "", sp->cc[i], sp->sources[i]);
+		fprintf(f, "},\n      \"packets\": %" PRIu64 ", \"sources\": %" PRIu64
+			", \"days\": {", packets, distinct_sorted(v, all));
+		for (d = 0; d < g->n_days; d++) {
+			const uint64_t *cp = t->campaign_packets[c] + d * sp->n_cc;
+			uint64_t day_packets = 0;
+
+			for (i = 0; i < sp->n_cc; i++)
+				day_packets += cp[i];
+			iso_time(date, sizeof(date), (g->first_day + d) * 86400 * 1000000000, 0);
+			date[10] = '\0';
+			fprintf(f, "%s\n        \"%s\": {\"packets\": %" PRIu64 ", \"sources\": %"
+				PRIu32 ", \"countries\": {", d ? "," : "", date, day_packets,
+				camp->day_sources);
+			for (i = 0; i < sp->n_cc; i++) {
+				uint32_t n = camp->cc_first[i + 1] - camp->cc_first[i], j;
+				uint32_t *a = v;
+
+				/* v is free again: sort a copy of the country's day. */
+				memcpy(a, camp->addr + d * camp->day_sources + camp->cc_first[i],
+				       n * sizeof(*a));
+				qsort(a, n, sizeof(*a), addr_cmp);
+				fprintf(f, "%s\n          \"%s\": {\"packets\": %" PRIu64
+					", \"sources\": %" PRIu32 ", \"addresses\": [",
+					i ? "," : "", sp->cc[i], cp[i], n);
+				for (j = 0; j < n; j++) {
+					uint32_t be = htonl(a[j]);
+
+					inet_ntop(AF_INET, &be, addr, sizeof(addr));
+					fprintf(f, "%s\"%s\"", j ? ", " : "", addr);
+				}
+				fprintf(f, "]}");
+			}
+			fprintf(f, "\n        }}");
+		}
+		fprintf(f, "\n      }}");
+		free(v);
+	}
+	fprintf(f, "\n  }%s\n", last ? "" : ",");
+	return 0;
+}
+
+static uint64_t
+popcount_all(const uint64_t *v, size_t n)
+{
+	uint64_t c = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		c += (uint64_t)__builtin_popcountll(v[i]);
+	return c;
+}
+
+/* "spray": packets, distinct option layouts and windows; always the last key. */
+static void
+write_spray(FILE *f, const struct ds_gen_truth *t)
+{
+	fprintf(f, "  \"spray\": {\"packets\": %" PRIu64 ", \"layouts\": %" PRIu64
+		", \"layouts_exact\": %s, \"windows\": %" PRIu64 "}\n",
+		t->kind_packets[DS_GEN_KIND_SPRAY], t->layouts.n,
+		t->layouts.exact ? "true" : "false",
+		popcount_all(t->spray_windows, sizeof(t->spray_windows) / sizeof(uint64_t)));
+}
+
 int
 ds_gen_truth_write(const struct ds_gen_truth *t, const struct ds_gen *g, const char *path)
 {
@@ -199,6 +472,7 @@ ds_gen_truth_write(const struct ds_gen_truth *t, const struct ds_gen *g, const c
 	int digits = o->nanosecond ? 9 : 6;
 	char ts[64], addr[INET6_ADDRSTRLEN];
 	uint64_t all_sources = 0;
+	bool has_campaigns = o->n_campaign != 0;
 	unsigned int i;
 	FILE *f;
 	int ret;
@@ -264,7 +538,12 @@ ds_gen_truth_write(const struct ds_gen_truth *t, const struct ds_gen *g, const c
 	if (ret == 0)
 		ret = write_counts(f, "icmp", t->icmp_type_code, true, false);
 	if (ret == 0)
-		ret = write_counts(f, "icmp6", t->icmp6_type_code, true, true);
+		ret = write_counts(f, "icmp6", t->icmp6_type_code, true,
+				   !has_campaigns && !o->spray);
+	if (ret == 0 && o->n_campaign)
+		ret = write_campaigns(f, t, g, !o->spray);
+	if (ret == 0 && o->spray)
+		write_spray(f, t);
 	if (ret == 0)
 		fprintf(f, "}\n");
 

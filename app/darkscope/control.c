@@ -222,6 +222,8 @@ seal_ready(struct control *c)
 		.feeds = app->feed_names,
 		.ports = app->port_names,
 		.n_ports = app->n_ports,
+		.watch = (const char *const *)app->watch_names,
+		.n_watch = app->n_watch_names,
 	};
 	int sealed = 0;
 
@@ -378,9 +380,9 @@ ds_control_run(struct ds_app *app)
 		}
 		if (ds_reload_requested) {
 			ds_reload_requested = 0;
-			ds_geo_reload(app);
+			ds_tables_reload(app);
 		}
-		ds_geo_reclaim(app, false);
+		ds_tables_reclaim(app, false);
 		/* Read `done` before sealing so the last buffers are seen. */
 		done = all_done(app);
 		rc = seal_ready(&c);

@@ -115,13 +115,20 @@ struct ds_worker {
 	_Atomic uint32_t rxq_done;      /**< sequential: queues read to the end */
 };
 
-#define DS_MAX_RETIRED 4
+#define DS_MAX_RETIRED 8
 
-/** A geo table swapped out, freed once every worker has passed `token`. */
+/** A table swapped out, freed once every worker has passed `token`. */
 struct ds_retired {
-	struct ds_geo_table *table;
+	void *ptr;
+	void (*free_fn)(void *);
 	uint64_t token;
-	uint32_t generation;
+};
+
+/** The watch rules in force: rules[i] at registry index i, active bit i. */
+struct ds_watch_set {
+	uint32_t n;                     /**< 1 + the highest index in use */
+	uint64_t active;
+	struct ds_watch_rule rules[DS_MAX_WATCH_RULES];
 };
 
 struct ds_app {
@@ -143,6 +150,9 @@ struct ds_app {
 	/* Geo: workers load the pointer once per burst (see geo.c). */
 	struct ds_geo_table *_Atomic geo;
 	struct rte_rcu_qsbr *qsbr;      /**< one thread id per worker (its idx) */
+	struct ds_watch_set *_Atomic watch;
+	char *watch_names[DS_MAX_WATCH_RULES]; /**< registry: index -> name, append-only */
+	uint32_t n_watch_names;
 	struct ds_retired retired[DS_MAX_RETIRED];
 	uint32_t n_retired;
 	uint32_t geo_generation;
@@ -175,8 +185,10 @@ int ds_worker_main(void *arg);
 int ds_geo_build(const struct ds_config_geo *g, uint32_t generation, struct ds_geo_table **out,
 		 char *err, size_t len);
 int ds_geo_rcu_init(struct ds_app *app);
-void ds_geo_reload(struct ds_app *app);
-void ds_geo_reclaim(struct ds_app *app, bool wait);
+int ds_watch_build(struct ds_app *app, const struct ds_config *cfg, struct ds_watch_set **out,
+		   char *err, size_t len);
+void ds_tables_reload(struct ds_app *app);
+void ds_tables_reclaim(struct ds_app *app, bool wait);
 
 /* control.c */
 int ds_control_run(struct ds_app *app);

@@ -1,19 +1,26 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * Geo tables for the sensor: built at start from the configuration's geo
- * section, and rebuilt on request (SIGHUP, or the /darkscope/reload
- * telemetry command) from the configuration file as it is then.
+ * The sensor's reloadable tables: the geo tables (source -> AS, country)
+ * and the watch rules. Both are built at start from the configuration, and
+ * rebuilt on request (SIGHUP, or the /darkscope/reload telemetry command)
+ * from the configuration file as it is then: all or nothing, so a reload
+ * that fails in either part leaves both as they were and logs why.
  *
- * A reload never disturbs the workers. The new table is built on the
- * control thread beside the old one; then the pointer the workers read at
- * the start of each burst is swapped, and the old table is freed only once
- * every worker has reported an RCU quiescent state (rte_rcu_qsbr) after the
- * swap, i.e. has finished any burst that could still use it. The control
- * thread polls for that instead of blocking, so it keeps sealing minutes
- * meanwhile (a worker may itself be waiting for the control thread to hand
- * back a buffer). A file that fails to load leaves the old table in place
- * and logs why.
+ * A reload never disturbs the workers. The new tables are built on the
+ * control thread beside the old ones; then the pointers the workers read at
+ * the start of each burst are swapped, and the old tables are freed only
+ * once every worker has reported an RCU quiescent state (rte_rcu_qsbr) after
+ * the swap, i.e. has finished any burst that could still use them. The
+ * control thread polls for that instead of blocking, so it keeps sealing
+ * minutes meanwhile (a worker may itself be waiting for the control thread
+ * to hand back a buffer).
+ *
+ * Watch rules keep their index (their bit, and their value in the watch
+ * dimensions) for the life of the process: a registry maps names to
+ * indexes, so a rule that survives a reload keeps counting under the same
+ * value, a new rule takes a free index, and the merge of a minute that
+ * straddles a reload stays consistent.
  */
 
 #include <errno.h>
@@ -101,33 +108,107 @@ ds_geo_rcu_init(struct ds_app *app)
 
 /* Free retired tables that no worker can be using any more. */
 void
-ds_geo_reclaim(struct ds_app *app, bool wait)
+ds_tables_reclaim(struct ds_app *app, bool wait)
 {
 	uint32_t kept = 0;
 
 	for (uint32_t i = 0; i < app->n_retired; i++) {
 		struct ds_retired *r = &app->retired[i];
 
-		if (rte_rcu_qsbr_check(app->qsbr, r->token, wait) == 1) {
-			ds_geo_table_free(r->table);
-			DS_LOG(DEBUG, "geo: table generation %u freed\n", r->generation);
-		} else {
+		if (rte_rcu_qsbr_check(app->qsbr, r->token, wait) == 1)
+			r->free_fn(r->ptr);
+		else
 			app->retired[kept++] = *r;
-		}
 	}
 	app->n_retired = kept;
 }
 
+static void
+retire(struct ds_app *app, void *ptr, void (*free_fn)(void *), uint64_t token)
+{
+	struct ds_retired *r = &app->retired[app->n_retired++];
+
+	r->ptr = ptr;
+	r->free_fn = free_fn;
+	r->token = token;
+}
+
+static void
+geo_free(void *p)
+{
+	ds_geo_table_free(p);
+}
+
+/*
+ * The watch rule set of a configuration, each rule at its registry index;
+ * new names take free indexes. Fails when the registry would pass 64 names.
+ */
+int
+ds_watch_build(struct ds_app *app, const struct ds_config *cfg, struct ds_watch_set **out,
+	       char *err, size_t len)
+{
+	struct ds_watch_set *ws;
+	char *names[DS_MAX_WATCH_RULES];
+	uint32_t n_names = app->n_watch_names;
+
+	*out = NULL;
+	ws = rte_zmalloc("ds_watch", sizeof(*ws), RTE_CACHE_LINE_SIZE);
+	if (ws == NULL) {
+		snprintf(err, len, "watch: out of memory");
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < cfg->n_watch; i++) {
+		const struct ds_watch_rule *r = &cfg->watch[i];
+		uint32_t id = 0;
+
+		while (id < n_names &&
+		       strcmp(id < app->n_watch_names ? app->watch_names[id] :
+							names[id - app->n_watch_names], r->name) != 0)
+			id++;
+		if (id == n_names) {
+			if (n_names == DS_MAX_WATCH_RULES) {
+				snprintf(err, len, "%s: watch[%u] \"%s\": %d different rule names "
+					 "since the sensor started is the most; restart darkscope to "
+					 "use more", cfg->path, i, r->name, DS_MAX_WATCH_RULES);
+				for (uint32_t k = app->n_watch_names; k < n_names; k++)
+					free(names[k - app->n_watch_names]);
+				rte_free(ws);
+				return -ENOSPC;
+			}
+			names[n_names - app->n_watch_names] = strdup(r->name);
+			n_names++;
+		}
+		ws->rules[id] = *r;
+		ws->active |= 1ULL << id;
+		if (id + 1 > ws->n)
+			ws->n = id + 1;
+	}
+	/* Commit the new names only now that the set is built. */
+	for (uint32_t k = app->n_watch_names; k < n_names; k++)
+		app->watch_names[k] = names[k - app->n_watch_names];
+	app->n_watch_names = n_names;
+	*out = ws;
+	return 0;
+}
+
+static void
+watch_free(void *p)
+{
+	rte_free(p);
+}
+
 void
-ds_geo_reload(struct ds_app *app)
+ds_tables_reload(struct ds_app *app)
 {
 	struct ds_config_error cerr;
 	struct ds_config *cfg;
 	struct ds_geo_table *t, *old;
-	char err[DS_GEO_ERR_MAX + 64];
+	struct ds_watch_set *ws, *old_ws;
+	char err[DS_GEO_ERR_MAX + 256];
+	uint64_t token;
 
 	app->geo_reloads++;
-	if (app->n_retired == DS_MAX_RETIRED) {
+	if (app->n_retired + 2 > DS_MAX_RETIRED) {
 		DS_LOG(ERR, "geo: reload refused: %u older tables still wait for the workers\n",
 		       app->n_retired);
 		app->geo_reload_failures++;
@@ -136,26 +217,36 @@ ds_geo_reload(struct ds_app *app)
 	cfg = ds_config_load(app->cfg->path, &cerr);
 	if (cfg == NULL) {
 		DS_LOG(ERR, "geo: reload failed, the current table stays: %s\n", cerr.msg);
+		DS_LOG(ERR, "watch: reload failed, the current rules stay: %s\n", cerr.msg);
 		app->geo_reload_failures++;
 		return;
 	}
 	/* The generation counts tables built: a failed attempt does not use one up. */
 	if (ds_geo_build(&cfg->geo, app->geo_generation + 1, &t, err, sizeof(err)) < 0) {
 		DS_LOG(ERR, "geo: reload failed, the current table stays: %s\n", err);
+		DS_LOG(ERR, "watch: reload failed, the current rules stay (the geo data failed)\n");
 		app->geo_reload_failures++;
 		ds_config_free(cfg);
 		return;
 	}
-	ds_config_free(cfg);
+	if (ds_watch_build(app, cfg, &ws, err, sizeof(err)) < 0) {
+		DS_LOG(ERR, "watch: reload failed, the current rules stay: %s\n", err);
+		DS_LOG(ERR, "geo: reload failed, the current table stays (the watch rules failed)\n");
+		app->geo_reload_failures++;
+		ds_geo_table_free(t);
+		ds_config_free(cfg);
+		return;
+	}
 	app->geo_generation++;
 	old = atomic_exchange_explicit(&app->geo, t, memory_order_acq_rel);
-	if (old != NULL) {
-		struct ds_retired *r = &app->retired[app->n_retired++];
-
-		r->table = old;
-		r->generation = old->generation;
-		r->token = rte_rcu_qsbr_start(app->qsbr);
-	}
+	old_ws = atomic_exchange_explicit(&app->watch, ws, memory_order_acq_rel);
+	token = rte_rcu_qsbr_start(app->qsbr);
+	if (old != NULL)
+		retire(app, old, geo_free, token);
+	if (old_ws != NULL)
+		retire(app, old_ws, watch_free, token);
 	DS_LOG(NOTICE, "geo: reloaded (generation %u)%s\n", app->geo_generation,
 	       t == NULL ? ": geo is now off" : "");
+	DS_LOG(NOTICE, "watch: %u rule(s) active\n", cfg->n_watch);
+	ds_config_free(cfg);
 }

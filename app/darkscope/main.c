@@ -381,6 +381,7 @@ setup_workers(void)
 		.source_pairs = cfg->limits.source_pairs,
 		.syn_option_layouts = cfg->limits.syn_option_layouts,
 		.src_asns = cfg->limits.src_asns,
+		.tcp_fingerprints = cfg->limits.tcp_fingerprints,
 	};
 	unsigned int lcores[RTE_MAX_LCORE], n_lcores = 0, lc;
 	uint32_t k = 0;
@@ -497,6 +498,25 @@ setup_sinks(const struct cli *cli)
 	return 0;
 }
 
+/* A line of /proc/self/status in KiB ("VmHWM", "VmRSS"), -1 when unknown. */
+static long
+status_kib(const char *field)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	size_t n = strlen(field);
+	long kib = -1;
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, field, n) == 0 && line[n] == ':') {
+			kib = strtol(line + n + 1, NULL, 10);
+			break;
+		}
+	if (f != NULL)
+		fclose(f);
+	return kib;
+}
+
 static void
 on_signal(int sig)
 {
@@ -576,6 +596,17 @@ main(int argc, char **argv)
 		}
 		atomic_store(&app.geo, geo);
 	}
+	{
+		struct ds_watch_set *ws;
+		char err[512];
+
+		if (ds_watch_build(&app, app.cfg, &ws, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			rte_eal_cleanup();
+			return EXIT_CONFIG;
+		}
+		atomic_store(&app.watch, ws);
+	}
 
 	if (setup_ports(&cli) < 0)
 		rte_exit(EXIT_FAILURE, "port set-up failed\n");
@@ -591,6 +622,7 @@ main(int argc, char **argv)
 		.source_pairs = app.cfg->limits.source_pairs,
 		.syn_option_layouts = app.cfg->limits.syn_option_layouts,
 		.src_asns = app.cfg->limits.src_asns,
+		.tcp_fingerprints = app.cfg->limits.tcp_fingerprints,
 	});
 	if (app.merge == NULL)
 		rte_exit(EXIT_FAILURE, "cannot allocate the merger\n");
@@ -606,6 +638,10 @@ main(int argc, char **argv)
 	DS_LOG(INFO, "sensor %s: %u feed(s), %u port(s), %u worker(s), minutes from %s\n",
 	       app.cfg->sensor_id, app.cfg->n_feeds, app.n_ports, app.n_workers,
 	       app.packet_time ? "packet timestamps" : "the clock");
+	DS_LOG(INFO, "memory: %u worker(s) x %d minute buffers of %.1f MiB (limits), resident "
+	       "now %.1f MiB\n", app.n_workers, DS_WORKER_NBUF,
+	       (double)app.workers[0]->buf[0]->mem_size / (1 << 20),
+	       (double)status_kib("VmRSS") / 1024);
 
 	for (uint32_t i = 0; i < app.n_workers; i++)
 		rte_eal_remote_launch(ds_worker_main, app.workers[i], app.workers[i]->lcore);
@@ -627,6 +663,7 @@ main(int argc, char **argv)
 		}
 	}
 	ds_control_log_stats(&app, "exit");
+	DS_LOG(INFO, "memory: peak resident %.1f MiB\n", (double)status_kib("VmHWM") / 1024);
 	ds_redis_writer_free(app.redis);
 	if (app.jsonl != NULL && !app.jsonl_is_stdout)
 		fclose(app.jsonl);
@@ -639,8 +676,11 @@ main(int argc, char **argv)
 		rte_free(app.workers[i]);
 	}
 	ds_merge_free(app.merge);
-	ds_geo_reclaim(&app, true);
+	ds_tables_reclaim(&app, true);
 	ds_geo_table_free(atomic_load(&app.geo));
+	rte_free(atomic_load(&app.watch));
+	for (uint32_t i = 0; i < app.n_watch_names; i++)
+		free(app.watch_names[i]);
 	rte_free(app.qsbr);
 	ds_feed_table_free(app.feeds);
 	ds_ports_close(&app);

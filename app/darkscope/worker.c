@@ -26,6 +26,7 @@
 
 #include "ds_app.h"
 #include "ds_decode.h"
+#include "ds_sig.h"
 
 #define US_PER_MINUTE 60000000ULL
 
@@ -149,7 +150,7 @@ lookup_sources(const struct ds_geo_table *geo, const struct ds_pkt *pk, const ui
 /* Decode, classify and count one burst. */
 static void
 handle_burst(struct wstate *ws, const struct ds_rxq *q, struct rte_mbuf **mb, uint16_t n,
-	     struct ds_pkt *pk, const struct ds_geo_table *geo)
+	     struct ds_pkt *pk, const struct ds_geo_table *geo, const struct ds_watch_set *wset)
 {
 	const struct ds_app *app = ws->app;
 	uint8_t res[DS_MAX_BURST];
@@ -213,7 +214,11 @@ handle_burst(struct wstate *ws, const struct ds_rxq *q, struct rte_mbuf **mb, ui
 			continue;
 		}
 		b->ctr.fragments += (pk[i].flags & DS_PKT_F_FRAG_LATER) != 0;
-		ds_minbuf_count(b, feed[i], &pk[i], len, geo != NULL ? &sg[i] : NULL);
+		ds_minbuf_count(b, feed[i], &pk[i], len, geo != NULL ? &sg[i] : NULL,
+				ds_sig_match(&pk[i]),
+				wset->active != 0 ?
+					ds_watch_match(wset->rules, wset->n, &pk[i]) & wset->active :
+					0);
 	}
 
 	rte_pktmbuf_free_bulk(mb, n);
@@ -253,6 +258,7 @@ ds_worker_main(void *arg)
 	while (!atomic_load_explicit(&ws.app->stop, memory_order_relaxed)) {
 		const struct ds_rxq *rxq = &w->rxq[q];
 		const struct ds_geo_table *geo;
+		const struct ds_watch_set *wset;
 		uint64_t t0;
 		uint16_t n;
 
@@ -283,8 +289,10 @@ ds_worker_main(void *arg)
 		}
 		empty_polls = 0;
 		t0 = rte_rdtsc();
+		/* Tables the burst uses stay valid until this worker is quiescent. */
 		geo = atomic_load_explicit(&ws.app->geo, memory_order_acquire);
-		handle_burst(&ws, rxq, mb, n, pk, geo);
+		wset = atomic_load_explicit(&ws.app->watch, memory_order_acquire);
+		handle_burst(&ws, rxq, mb, n, pk, geo, wset);
 		stat_add(&w->busy_cycles, rte_rdtsc() - t0);
 		if (!w->sequential)
 			q = q + 1 == w->n_rxq ? 0 : q + 1;

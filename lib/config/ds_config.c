@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1822,18 +1823,22 @@ static int parse_jsonl(struct cfg_ctx *c, const struct node *n, struct ds_config
  * for an absurd allocation (2^28 pair slots is already far beyond any
  * telescope's distinct sources per minute) or a uselessly small table.
  * src_asns stops at 2^20: a full RouteViews table (April 2024) has 75,722
- * origin ASes, so a larger value could only be a typo.
+ * origin ASes, so a larger value could only be a typo. tcp_fingerprints
+ * (distinct SYN fingerprints) shares syn_option_layouts' ceiling: a
+ * fingerprint is a layout plus a few header fields.
  */
 static int parse_limits(struct cfg_ctx *c, const struct node *n, struct ds_config *cfg)
 {
-	static const char *const keys[] = { "source_pairs", "syn_option_layouts", "src_asns" };
+	static const char *const keys[] = {
+		"source_pairs", "syn_option_layouts", "src_asns", "tcp_fingerprints",
+	};
 	struct ds_config_limits *l = &cfg->limits;
-	const struct node *v[3];
+	const struct node *v[4];
 	char q[QUOTE_BUF];
 	uint64_t pairs;
 	int rc;
 
-	rc = map_collect(c, n, keys, 3, v);
+	rc = map_collect(c, n, keys, 4, v);
 	if (rc == 0 && v[0] != NULL) {
 		/* A power of two: the pair table masks its hash instead of dividing. */
 		if (v[0]->type != NODE_SCALAR || !parse_decimal(v[0]->str, v[0]->len, &pairs) ||
@@ -1846,6 +1851,8 @@ static int parse_limits(struct cfg_ctx *c, const struct node *n, struct ds_confi
 		rc = get_u32(c, "syn_option_layouts", v[1], 1, 65535, &l->syn_option_layouts);
 	if (rc == 0)
 		rc = get_u32(c, "src_asns", v[2], 1, 1048576, &l->src_asns);
+	if (rc == 0)
+		rc = get_u32(c, "tcp_fingerprints", v[3], 1, 65535, &l->tcp_fingerprints);
 	return rc;
 }
 
@@ -2195,9 +2202,483 @@ static int parse_geo(struct cfg_ctx *c, const struct node *n, struct ds_config *
 	return 0;
 }
 
+/*
+ * watch: named rules that match decoded packets by a few header fields, so
+ * an operator can follow a campaign (SYNs with window 5656 from compromised
+ * home routers) by editing this file rather than the code. The loader only
+ * turns the text into struct ds_watch_rule; lib/sig matches packets with it.
+ *
+ *   watch[i].match.FIELD: VALUE          one alternative
+ *   watch[i].match.FIELD: [V1, V2, ...]  1-16 alternatives (options: 1-8), OR
+ *   all FIELDs of a rule                 AND
+ *
+ * Values are written the way the reports print them (numbers in decimal,
+ * option layouts as the tcp_syn_options labels), so a layout or a window
+ * seen in the output can be pasted into a rule. Flags use tcpdump's letters.
+ */
+enum {
+	M_PROTO, M_DST_PORT, M_SRC_PORT, M_TCP_FLAGS, M_WINDOW, M_TTL, M_OPTIONS, M_MSS,
+	M_WSCALE, M_SEQ_EQ_DST, M_IP_ID, M_PAYLOAD_LEN, M_N
+};
+static const char *const match_keys[M_N] = {
+	[M_PROTO] = "proto",
+	[M_DST_PORT] = "dst_port",
+	[M_SRC_PORT] = "src_port",
+	[M_TCP_FLAGS] = "tcp_flags",
+	[M_WINDOW] = "window",
+	[M_TTL] = "ttl",
+	[M_OPTIONS] = "options",
+	[M_MSS] = "mss",
+	[M_WSCALE] = "wscale",
+	[M_SEQ_EQ_DST] = "seq_eq_dst",
+	[M_IP_ID] = "ip_id",
+	[M_PAYLOAD_LEN] = "payload_len",
+};
+/* The key at index k sets bit 1 << k of ds_watch_rule.fields. */
+_Static_assert(DS_WATCH_PROTO == 1 << M_PROTO && DS_WATCH_DST_PORT == 1 << M_DST_PORT &&
+	       DS_WATCH_SRC_PORT == 1 << M_SRC_PORT && DS_WATCH_TCP_FLAGS == 1 << M_TCP_FLAGS &&
+	       DS_WATCH_WINDOW == 1 << M_WINDOW && DS_WATCH_TTL == 1 << M_TTL &&
+	       DS_WATCH_OPTIONS == 1 << M_OPTIONS && DS_WATCH_MSS == 1 << M_MSS &&
+	       DS_WATCH_WSCALE == 1 << M_WSCALE && DS_WATCH_SEQ_EQ_DST == 1 << M_SEQ_EQ_DST &&
+	       DS_WATCH_IP_ID == 1 << M_IP_ID && DS_WATCH_PAYLOAD_LEN == 1 << M_PAYLOAD_LEN,
+	       "match_keys[] follows the DS_WATCH_* bits");
+
+/* Fields that only a TCP header carries, and those a TCP or UDP header carries. */
+#define WATCH_TCP_ONLY (DS_WATCH_TCP_FLAGS | DS_WATCH_WINDOW | DS_WATCH_OPTIONS | DS_WATCH_MSS | \
+			DS_WATCH_WSCALE | DS_WATCH_SEQ_EQ_DST)
+#define WATCH_TCP_UDP (DS_WATCH_DST_PORT | DS_WATCH_SRC_PORT)
+
+/* The fields held as ranges: where their alternatives go and the largest value. */
+static const struct {
+	unsigned int key;
+	uint16_t max;
+	size_t vals;            /* offset of the struct ds_range16 array in the rule */
+	size_t count;           /* offset of its uint8_t count */
+} watch_ranges[] = {
+	{ M_DST_PORT, 65535, offsetof(struct ds_watch_rule, dst_port),
+	  offsetof(struct ds_watch_rule, n_dst_port) },
+	{ M_SRC_PORT, 65535, offsetof(struct ds_watch_rule, src_port),
+	  offsetof(struct ds_watch_rule, n_src_port) },
+	{ M_WINDOW, 65535, offsetof(struct ds_watch_rule, window),
+	  offsetof(struct ds_watch_rule, n_window) },
+	{ M_TTL, 255, offsetof(struct ds_watch_rule, ttl), offsetof(struct ds_watch_rule, n_ttl) },
+	{ M_MSS, 65535, offsetof(struct ds_watch_rule, mss),
+	  offsetof(struct ds_watch_rule, n_mss) },
+	{ M_WSCALE, 255, offsetof(struct ds_watch_rule, wscale),
+	  offsetof(struct ds_watch_rule, n_wscale) },
+	{ M_IP_ID, 65535, offsetof(struct ds_watch_rule, ip_id),
+	  offsetof(struct ds_watch_rule, n_ip_id) },
+	{ M_PAYLOAD_LEN, 65535, offsetof(struct ds_watch_rule, payload_len),
+	  offsetof(struct ds_watch_rule, n_payload_len) },
+};
+
+/* Protocol names: the four a telescope sees nearly all of; others by number. */
+static const struct {
+	const char *name;
+	uint8_t number;
+} watch_protos[] = {
+	{ "tcp", 6 }, { "udp", 17 }, { "icmp", 1 }, { "icmp6", 58 },
+};
+
+/* TCP flag letters, in the order of their bits (FIN is 0x01, CWR 0x80), as tcpdump writes them. */
+static const char tcp_flag_letters[] = "FSRPAUEC";
+
+/* Option kind names as ds_layout_label_kinds() prints them. */
+static const struct {
+	const char *name;
+	uint8_t kind;
+} watch_kinds[] = {
+	{ "EOL", 0 }, { "NOP", 1 }, { "MSS", 2 }, { "WS", 3 }, { "SACK", 4 }, { "SACKB", 5 },
+	{ "TS", 8 },
+};
+
+/*
+ * "N" or "LO-HI" (inclusive), each a plain decimal up to max. -ERANGE for a
+ * range written backwards (lo and hi are set then, for "did you mean"),
+ * -EINVAL for anything else that is not one of the two forms.
+ */
+static int parse_range(const char *s, size_t len, uint64_t max, uint64_t *lo, uint64_t *hi)
+{
+	const char *dash = memchr(s, '-', len);
+
+	if (dash == NULL) {
+		if (!parse_decimal(s, len, lo) || *lo > max)
+			return -EINVAL;
+		*hi = *lo;
+		return 0;
+	}
+	if (!parse_decimal(s, (size_t)(dash - s), lo) || *lo > max ||
+	    !parse_decimal(dash + 1, len - (size_t)(dash - s) - 1, hi) || *hi > max)
+		return -EINVAL;
+	return *lo > *hi ? -ERANGE : 0;
+}
+
+/*
+ * One part of "FLAGS/MASK" into bits. "-" (no flag) is allowed only where
+ * none is true, in FLAGS. Errors: -EINVAL for an empty part or a misplaced
+ * "-", -ENOENT for an unknown letter and -EEXIST for a letter given twice
+ * (*bad is that letter).
+ */
+static int parse_flag_letters(const char *s, size_t len, bool allow_none, uint8_t *bits,
+			      char *bad)
+{
+	size_t i;
+
+	*bits = 0;
+	if (len == 1 && s[0] == '-' && allow_none)
+		return 0;
+	if (len == 0)
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		const char *p = s[i] != '\0' ? strchr(tcp_flag_letters, s[i]) : NULL;
+		uint8_t bit;
+
+		*bad = s[i];
+		if (s[i] == '-' || s[i] == '/')
+			return -EINVAL;
+		if (p == NULL)
+			return -ENOENT;
+		bit = (uint8_t)(1u << (p - tcp_flag_letters));
+		if (*bits & bit)
+			return -EEXIST;
+		*bits |= bit;
+	}
+	return 0;
+}
+
+/*
+ * "FLAGS" (exactly these flags: mask 0xff) or "FLAGS/MASK" ((flags & MASK)
+ * == FLAGS). -ERANGE when FLAGS names a flag outside MASK: such a pattern
+ * can never match, which is certainly not what was meant.
+ */
+static int parse_flags(const char *s, size_t len, struct ds_flag_match *m, char *bad)
+{
+	const char *slash = memchr(s, '/', len);
+	size_t flen = slash != NULL ? (size_t)(slash - s) : len;
+	int rc;
+
+	rc = parse_flag_letters(s, flen, true, &m->value, bad);
+	if (rc != 0)
+		return rc;
+	m->mask = 0xff;
+	if (slash == NULL)
+		return 0;
+	rc = parse_flag_letters(slash + 1, len - flen - 1, false, &m->mask, bad);
+	if (rc != 0)
+		return rc;
+	return (m->value & ~m->mask) != 0 ? -ERANGE : 0;
+}
+
+/*
+ * "MSS,NOP,WS" or "none" into kinds. Kinds are names or numbers 0-255,
+ * comma-separated without blanks: the exact text of a tcp_syn_options label.
+ * Errors: -E2BIG more than 40 kinds (*n_kinds holds the count), -EEXIST
+ * "none" among other kinds, -ENOENT an unknown kind name (*bad, *bad_len),
+ * -EINVAL an empty text or an empty item.
+ */
+static int parse_layout(const char *s, size_t len, struct ds_watch_layout *l, uint32_t *n_kinds,
+			const char **bad, size_t *bad_len)
+{
+	uint32_t count = 1;
+	size_t i = 0, k;
+
+	l->n = 0;
+	if (len == 4 && memcmp(s, "none", 4) == 0)
+		return 0;
+	for (k = 0; k < len; k++)
+		count += s[k] == ',';
+	*n_kinds = count;
+	if (count > sizeof(l->kinds))
+		return -E2BIG;
+	while (i <= len) {
+		size_t start = i, tlen;
+		uint64_t num;
+
+		while (i < len && s[i] != ',')
+			i++;
+		tlen = i - start;
+		*bad = s + start;
+		*bad_len = tlen;
+		if (tlen == 0)
+			return -EINVAL;
+		if (tlen == 4 && memcmp(s + start, "none", 4) == 0)
+			return -EEXIST;
+		if (parse_decimal(s + start, tlen, &num) && num <= 255) {
+			l->kinds[l->n++] = (uint8_t)num;
+		} else {
+			for (k = 0; k < sizeof(watch_kinds) / sizeof(watch_kinds[0]); k++)
+				if (strlen(watch_kinds[k].name) == tlen &&
+				    memcmp(watch_kinds[k].name, s + start, tlen) == 0)
+					break;
+			if (k == sizeof(watch_kinds) / sizeof(watch_kinds[0]))
+				return -ENOENT;
+			l->kinds[l->n++] = watch_kinds[k].kind;
+		}
+		i++;            /* past the comma; past the end ends the loop */
+	}
+	return 0;
+}
+
+/*
+ * One alternative of field k, appended to the rule; n is the alternative's
+ * node and the key path already names it ("watch[0].match.dst_port[1]").
+ * The counts cannot overflow: parse_alts() has checked the list's length.
+ */
+typedef int (*watch_alt_fn)(struct cfg_ctx *c, const struct node *n, struct ds_watch_rule *r,
+			    unsigned int k);
+
+static int watch_range(struct cfg_ctx *c, const struct node *n, struct ds_watch_rule *r,
+		       unsigned int k)
+{
+	char q[QUOTE_BUF];
+	uint64_t lo = 0, hi = 0;
+	unsigned int f;
+	uint8_t *count;
+	struct ds_range16 *vals;
+	int rc;
+
+	for (f = 0; watch_ranges[f].key != k; f++)
+		;
+	vals = (struct ds_range16 *)((char *)r + watch_ranges[f].vals);
+	count = (uint8_t *)r + watch_ranges[f].count;
+	rc = n->type == NODE_SCALAR ? parse_range(n->str, n->len, watch_ranges[f].max, &lo, &hi) :
+	     -EINVAL;
+	if (rc == -ERANGE)
+		return fail(c, n, NULL, "range %s is reversed (did you mean \"%llu-%llu\"?)",
+			    describe(n, q), (unsigned long long)hi, (unsigned long long)lo);
+	if (rc != 0)
+		return fail(c, n, NULL, "expected an integer 0-%u or a range \"lo-hi\", got %s",
+			    watch_ranges[f].max, describe(n, q));
+	vals[*count].lo = (uint16_t)lo;
+	vals[*count].hi = (uint16_t)hi;
+	(*count)++;
+	return 0;
+}
+
+static int watch_proto(struct cfg_ctx *c, const struct node *n, struct ds_watch_rule *r,
+		       unsigned int k)
+{
+	char q[QUOTE_BUF];
+	uint64_t num;
+	unsigned int i;
+
+	(void)k;
+	for (i = 0; i < sizeof(watch_protos) / sizeof(watch_protos[0]); i++) {
+		if (scalar_is(n, watch_protos[i].name)) {
+			num = watch_protos[i].number;
+			goto set;
+		}
+	}
+	if (n->type != NODE_SCALAR || !parse_decimal(n->str, n->len, &num) || num > 255)
+		return fail(c, n, NULL, "expected tcp, udp, icmp, icmp6 or an integer 0-255, "
+			    "got %s", describe(n, q));
+set:
+	r->proto[num / 8] |= (uint8_t)(1u << (num % 8));
+	return 0;
+}
+
+static int watch_flags(struct cfg_ctx *c, const struct node *n, struct ds_watch_rule *r,
+		       unsigned int k)
+{
+	char q[QUOTE_BUF], b[QUOTE_BUF];
+	char bad = '\0';
+	int rc;
+
+	(void)k;
+	/* strlen: a NUL inside a quoted value is not a flag and must not end it early. */
+	rc = n->type == NODE_SCALAR && strlen(n->str) == n->len ?
+	     parse_flags(n->str, n->len, &r->tcp_flags[r->n_tcp_flags], &bad) : -EINVAL;
+	/* A byte of a multi-byte character cannot be shown alone: the whole value is. */
+	if ((rc == -ENOENT || rc == -EEXIST) && ((unsigned char)bad < 0x20 || bad == 0x7f ||
+						  (unsigned char)bad >= 0x80))
+		rc = -EINVAL;
+	if (rc == -ENOENT)
+		return fail(c, n, NULL, "unknown flag %s in %s (expected F S R P A U E C, or \"-\" "
+			    "for none)", quote(&bad, 1, b), describe(n, q));
+	if (rc == -EEXIST)
+		return fail(c, n, NULL, "flag %c is given twice in %s", bad, describe(n, q));
+	if (rc == -ERANGE)
+		return fail(c, n, NULL, "%s: flags outside the mask (every flag of FLAGS must also "
+			    "be in MASK)", describe(n, q));
+	if (rc != 0)
+		return fail(c, n, NULL, "expected TCP flags such as \"S\" (exactly SYN) or "
+			    "\"S/SA\" (SYN set, ACK clear): letters F S R P A U E C, \"-\" for "
+			    "none, got %s", describe(n, q));
+	r->n_tcp_flags++;
+	return 0;
+}
+
+static int watch_layout(struct cfg_ctx *c, const struct node *n, struct ds_watch_rule *r,
+			unsigned int k)
+{
+	char q[QUOTE_BUF], b[QUOTE_BUF];
+	const char *bad = NULL;
+	size_t bad_len = 0;
+	uint32_t n_kinds = 0;
+	int rc;
+
+	(void)k;
+	rc = n->type == NODE_SCALAR && strlen(n->str) == n->len ?
+	     parse_layout(n->str, n->len, &r->options[r->n_options], &n_kinds, &bad, &bad_len) :
+	     -EINVAL;
+	if (rc == -E2BIG)
+		return fail(c, n, NULL, "%s has %u option kinds (at most %zu: a TCP header holds "
+			    "40 bytes of options)", describe(n, q), n_kinds,
+			    sizeof(r->options[0].kinds));
+	if (rc == -EEXIST)
+		return fail(c, n, NULL, "\"none\" cannot be combined with other kinds in %s",
+			    describe(n, q));
+	if (rc == -ENOENT)
+		return fail(c, n, NULL, "unknown option kind %s in %s (expected EOL, NOP, MSS, WS, "
+			    "SACK, SACKB, TS or a kind number 0-255)", quote(bad, bad_len, b),
+			    describe(n, q));
+	if (rc != 0)
+		return fail(c, n, NULL, "expected option kinds separated by commas such as "
+			    "\"MSS,NOP,WS,NOP,NOP,SACK\", or \"none\", got %s", describe(n, q));
+	r->n_options++;
+	return 0;
+}
+
+/*
+ * A field's value: one alternative, or a list of 1-max of them (what names
+ * them in the message). Each goes through fn under its own key path.
+ */
+static int parse_alts(struct cfg_ctx *c, const struct node *n, uint32_t max, const char *what,
+		      watch_alt_fn fn, struct ds_watch_rule *r, unsigned int k)
+{
+	struct node *const *items;
+	uint32_t i, count = 1;
+	int rc = 0;
+
+	if (n->type == NODE_SEQ)
+		rc = get_seq(c, NULL, n, 1, max, what, &items, &count);
+	for (i = 0; rc == 0 && i < count; i++) {
+		size_t saved = n->type == NODE_SEQ ? key_push_index(c, i) : c->key_len;
+
+		rc = fn(c, n->type == NODE_SEQ ? n->kids[i] : n, r, k);
+		key_pop(c, saved);
+	}
+	return rc;
+}
+
+/* watch[i].match, with the key path at "match". */
+static int parse_match(struct cfg_ctx *c, const struct node *n, struct ds_watch_rule *r)
+{
+	const struct node *v[M_N];
+	char list[256];
+	size_t o = 0, saved;
+	unsigned int k, f;
+	bool tcp, udp;
+	int rc;
+
+	rc = map_collect(c, n, match_keys, M_N, v);
+	if (rc != 0)
+		return rc;
+	for (k = 0; k < M_N; k++)
+		if (v[k] != NULL)
+			r->fields |= 1u << k;
+	/* A rule without a field would count every packet: that is the feed's total. */
+	if (r->fields == 0) {
+		for (k = 0; k < M_N; k++)
+			o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", k ? ", " : "",
+					      match_keys[k]);
+		return fail(c, n, NULL, "expected at least one of: %s, got %s", list,
+			    n->type == NODE_MAP ? "an empty mapping" : "nothing");
+	}
+
+	for (k = 0; rc == 0 && k < M_N; k++) {
+		if (v[k] == NULL)
+			continue;
+		saved = key_push(c, match_keys[k]);
+		if (k == M_SEQ_EQ_DST)
+			rc = get_bool(c, NULL, v[k], &r->seq_eq_dst);
+		else if (k == M_OPTIONS)
+			rc = parse_alts(c, v[k], DS_WATCH_MAX_LAYOUTS, "layouts", watch_layout, r,
+					k);
+		else
+			rc = parse_alts(c, v[k], DS_WATCH_MAX_ALT, "alternatives",
+					k == M_PROTO ? watch_proto :
+					k == M_TCP_FLAGS ? watch_flags : watch_range, r, k);
+		key_pop(c, saved);
+	}
+	if (rc != 0 || !(r->fields & DS_WATCH_PROTO))
+		return rc;
+
+	/*
+	 * A field whose header proto rules out can never match: the rule would
+	 * count nothing, silently. Refused, at the field that cannot match.
+	 */
+	tcp = r->proto[6 / 8] & (1u << (6 % 8));
+	udp = r->proto[17 / 8] & (1u << (17 % 8));
+	for (f = 0; f < M_N; f++) {
+		if (v[f] == NULL)
+			continue;
+		if (((1u << f) & WATCH_TCP_ONLY) && !tcp)
+			return fail(c, v[f], match_keys[f], "matches TCP packets only, and "
+				    "match.proto does not include tcp (6)");
+		if (((1u << f) & WATCH_TCP_UDP) && !tcp && !udp)
+			return fail(c, v[f], match_keys[f], "matches TCP and UDP packets only, and "
+				    "match.proto includes neither tcp (6) nor udp (17)");
+	}
+	return 0;
+}
+
+enum { WR_NAME, WR_MATCH, WR_N };
+static const char *const watch_rule_keys[WR_N] = { [WR_NAME] = "name", [WR_MATCH] = "match" };
+
+/* One watch[] entry into cfg->watch[cfg->n_watch]; names are unique like ports' and feeds'. */
+static int parse_watch_rule(struct cfg_ctx *c, const struct node *n, struct ds_config *cfg)
+{
+	struct ds_watch_rule *r = &cfg->watch[cfg->n_watch];
+	const struct node *v[WR_N];
+	size_t saved;
+	uint32_t i;
+	int rc;
+
+	rc = map_collect(c, n, watch_rule_keys, WR_N, v);
+	if (rc == 0)
+		rc = require(c, n, v[WR_NAME], "name");
+	if (rc == 0)
+		rc = require(c, n, v[WR_MATCH], "match");
+	if (rc == 0)
+		rc = get_name(c, "name", v[WR_NAME], r->name);
+	if (rc != 0)
+		return rc;
+	for (i = 0; i < cfg->n_watch; i++)
+		if (strcmp(cfg->watch[i].name, r->name) == 0)
+			return fail(c, v[WR_NAME], "name", "duplicate rule name \"%s\" (first at "
+				    "watch[%u], line %u)", r->name, i, cfg->watch[i].line);
+	saved = key_push(c, "match");
+	rc = parse_match(c, v[WR_MATCH], r);
+	key_pop(c, saved);
+	return rc;
+}
+
+/* watch: absent, null or [] all mean no rules. */
+static int parse_watch(struct cfg_ctx *c, const struct node *n, struct ds_config *cfg)
+{
+	struct node *const *items;
+	uint32_t i, count;
+	int rc;
+
+	rc = get_seq(c, NULL, n, 0, DS_MAX_WATCH_RULES, "rules", &items, &count);
+	for (i = 0; rc == 0 && i < count; i++) {
+		size_t saved = key_push_index(c, i);
+
+		/* Filled in place, from zero: a rule's unused fields stay zero for the matcher. */
+		memset(&cfg->watch[i], 0, sizeof(cfg->watch[i]));
+		cfg->watch[i].line = items[i]->line;
+		rc = parse_watch_rule(c, items[i], cfg);
+		key_pop(c, saved);
+		if (rc == 0)
+			cfg->n_watch++;
+	}
+	return rc;
+}
+
 enum {
 	K_SENSOR, K_EAL, K_CAPTURE, K_PORTS, K_FEEDS, K_WORKERS, K_REDIS, K_JSONL, K_LIMITS, K_GEO,
-	K_N
+	K_WATCH, K_N
 };
 static const char *const root_keys[K_N] = {
 	[K_SENSOR] = "sensor",
@@ -2210,6 +2691,7 @@ static const char *const root_keys[K_N] = {
 	[K_JSONL] = "jsonl",
 	[K_LIMITS] = "limits",
 	[K_GEO] = "geo",
+	[K_WATCH] = "watch",
 };
 
 /* Sections in dependency order: feeds name ports, workers name ports and lcores. */
@@ -2227,6 +2709,7 @@ static const struct {
 	{ K_JSONL, parse_jsonl },
 	{ K_LIMITS, parse_limits },
 	{ K_GEO, parse_geo },
+	{ K_WATCH, parse_watch },
 };
 
 /*
@@ -2310,6 +2793,7 @@ static void set_defaults(struct ds_config *cfg)
 	cfg->limits.source_pairs = 1u << 20;
 	cfg->limits.syn_option_layouts = 1024;
 	cfg->limits.src_asns = 16384;
+	cfg->limits.tcp_fingerprints = 4096;
 
 	/* No sources: geo off. */
 	cfg->geo.country_source = DS_GEO_COUNTRY_BY_ASN;

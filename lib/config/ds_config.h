@@ -135,6 +135,7 @@ struct ds_config_limits {
 	uint32_t source_pairs;      /**< pair-table slots per worker-minute, power of two; default 1 << 20 */
 	uint32_t syn_option_layouts; /**< distinct SYN option layouts per worker-minute; default 1024 */
 	uint32_t src_asns;          /**< distinct source ASNs per worker-minute; default 16384 */
+	uint32_t tcp_fingerprints;  /**< distinct SYN fingerprints per worker-minute; default 4096 */
 };
 
 /** Geo data file formats (geo.sources[].format). */
@@ -168,6 +169,75 @@ enum ds_geo_country_source {
 	DS_GEO_COUNTRY_BY_PREFIX,   /**< "prefix": the country of the allocation covering the address */
 };
 
+/*
+ * Watch rules (`watch:`): a named rule matches decoded packets of a feed by
+ * any of these fields, all present fields must match (AND), and each field
+ * is a list of alternatives (OR): values, "lo-hi" ranges, flag patterns.
+ */
+#define DS_MAX_WATCH_RULES 64
+#define DS_WATCH_MAX_ALT 16     /**< alternatives per field */
+#define DS_WATCH_MAX_LAYOUTS 8  /**< option layouts per rule */
+
+/* struct ds_watch_rule.fields */
+#define DS_WATCH_PROTO 0x0001
+#define DS_WATCH_DST_PORT 0x0002
+#define DS_WATCH_SRC_PORT 0x0004
+#define DS_WATCH_TCP_FLAGS 0x0008
+#define DS_WATCH_WINDOW 0x0010
+#define DS_WATCH_TTL 0x0020
+#define DS_WATCH_OPTIONS 0x0040
+#define DS_WATCH_MSS 0x0080
+#define DS_WATCH_WSCALE 0x0100
+#define DS_WATCH_SEQ_EQ_DST 0x0200
+#define DS_WATCH_IP_ID 0x0400
+#define DS_WATCH_PAYLOAD_LEN 0x0800
+
+/** Inclusive range of a 16-bit field (ports, window, MSS, IP ID, payload length, TTL, scale). */
+struct ds_range16 {
+	uint16_t lo;
+	uint16_t hi;
+};
+
+/** TCP flags alternative: (flags & mask) == value; "S" means mask 0xff. */
+struct ds_flag_match {
+	uint8_t value;
+	uint8_t mask;
+};
+
+/** An option layout: the kinds in order (as struct ds_pkt.opt_kinds). */
+struct ds_watch_layout {
+	uint8_t n;
+	uint8_t kinds[40];      /**< DS_TCP_MAX_OPTS (ds_decode.h) */
+};
+
+struct ds_watch_rule {
+	char name[DS_NAME_MAX];
+	uint32_t line;                  /**< where the rule starts */
+	uint32_t fields;                /**< DS_WATCH_* present */
+	uint8_t proto[32];              /**< bitmap of IP protocol numbers */
+	struct ds_range16 dst_port[DS_WATCH_MAX_ALT];
+	uint8_t n_dst_port;
+	struct ds_range16 src_port[DS_WATCH_MAX_ALT];
+	uint8_t n_src_port;
+	struct ds_flag_match tcp_flags[DS_WATCH_MAX_ALT];
+	uint8_t n_tcp_flags;
+	struct ds_range16 window[DS_WATCH_MAX_ALT];
+	uint8_t n_window;
+	struct ds_range16 ttl[DS_WATCH_MAX_ALT];
+	uint8_t n_ttl;
+	struct ds_watch_layout options[DS_WATCH_MAX_LAYOUTS];
+	uint8_t n_options;
+	struct ds_range16 mss[DS_WATCH_MAX_ALT];
+	uint8_t n_mss;
+	struct ds_range16 wscale[DS_WATCH_MAX_ALT];
+	uint8_t n_wscale;
+	bool seq_eq_dst;                /**< with DS_WATCH_SEQ_EQ_DST: required value */
+	struct ds_range16 ip_id[DS_WATCH_MAX_ALT];
+	uint8_t n_ip_id;
+	struct ds_range16 payload_len[DS_WATCH_MAX_ALT];
+	uint8_t n_payload_len;
+};
+
 struct ds_config_geo {
 	bool enabled;               /**< true when geo.sources lists at least one file */
 	enum ds_geo_country_source country_source;
@@ -194,6 +264,8 @@ struct ds_config {
 	char jsonl_path[PATH_MAX];  /**< "" off, "-" stdout */
 	struct ds_config_limits limits;
 	struct ds_config_geo geo;
+	struct ds_watch_rule watch[DS_MAX_WATCH_RULES]; /**< `watch:` rules, in file order */
+	uint32_t n_watch;
 };
 
 /**

@@ -31,6 +31,13 @@ static const uint32_t dim_size[DS_DIM_MAX] = {
 	[DS_DIM_SRC_COUNTRY] = DS_CC_MAX,
 	[DS_DIM_SRC_ASN] = 0,
 	[DS_DIM_SRC_HOME] = DS_HOME_MAX,
+	[DS_DIM_TCP_FINGERPRINT] = 0,
+	[DS_DIM_SIGNATURE] = 64,
+	[DS_DIM_SIGNATURE_COUNTRY] = 64 << 10,
+	[DS_DIM_SIGNATURE_HOME] = 64 << 2,
+	[DS_DIM_WATCH] = 64,
+	[DS_DIM_WATCH_COUNTRY] = 64 << 10,
+	[DS_DIM_WATCH_HOME] = 64 << 2,
 };
 
 /* Values each dimension can take; dictionaries get their bound + 1 (`other`). */
@@ -41,6 +48,8 @@ dim_values(const struct ds_hist_limits *lim, int d)
 		return lim->syn_option_layouts + 1;
 	if (d == DS_DIM_SRC_ASN)
 		return lim->src_asns + 1;
+	if (d == DS_DIM_TCP_FINGERPRINT)
+		return lim->tcp_fingerprints + 1;
 	return dim_size[d];
 }
 
@@ -67,7 +76,8 @@ limits_ok(const struct ds_hist_limits *lim)
 	       lim->source_pairs >= 1024 && lim->source_pairs <= (1u << 28) &&
 	       (lim->source_pairs & (lim->source_pairs - 1)) == 0 &&
 	       lim->syn_option_layouts >= 1 && lim->syn_option_layouts <= 65535 &&
-	       lim->src_asns >= 1 && lim->src_asns < DS_PAIR_VALUE_MASK;
+	       lim->src_asns >= 1 && lim->src_asns < DS_PAIR_VALUE_MASK &&
+	       lim->tcp_fingerprints >= 1 && lim->tcp_fingerprints <= 65535;
 }
 
 /* Carve cache-aligned pieces out of one allocation (or, with base NULL, measure). */
@@ -87,10 +97,21 @@ carve(struct carver *c, size_t bytes)
 	return p;
 }
 
+/* A dictionary of cap entries, in a table twice its size. */
+static void
+dict_carve(struct ds_dict *d, uint32_t cap, struct carver *c)
+{
+	uint32_t slots = pow2_at_least(2ull * cap);
+
+	d->slot_id = carve(c, slots * sizeof(uint32_t));
+	d->by_id = carve(c, cap * sizeof(struct ds_dict_entry));
+	d->cap = cap;
+	d->mask = slots - 1;
+}
+
 static void
 minbuf_layout(struct ds_minbuf *b, const struct ds_hist_limits *lim, struct carver *c)
 {
-	uint32_t layout_slots = pow2_at_least(2ull * lim->syn_option_layouts);
 	uint32_t asn_slots = pow2_at_least(2ull * lim->src_asns);
 
 	b->feeds = carve(c, lim->n_feeds * sizeof(*b->feeds));
@@ -109,15 +130,13 @@ minbuf_layout(struct ds_minbuf *b, const struct ds_hist_limits *lim, struct carv
 	}
 	b->pairs.slots = carve(c, (size_t)lim->source_pairs * sizeof(uint64_t));
 	b->pairs.log = carve(c, (size_t)(lim->source_pairs / 4 * 3) * sizeof(uint64_t));
-	b->layouts.slot_id = carve(c, layout_slots * sizeof(uint32_t));
-	b->layouts.by_id = carve(c, lim->syn_option_layouts * sizeof(struct ds_layout));
+	dict_carve(&b->layouts, lim->syn_option_layouts, c);
+	dict_carve(&b->fps, lim->tcp_fingerprints, c);
 	b->asns.slot_id = carve(c, asn_slots * sizeof(uint32_t));
 	b->asns.by_id = carve(c, lim->src_asns * sizeof(uint32_t));
 	b->pairs.mask = lim->source_pairs - 1;
 	b->pairs.max_n = lim->source_pairs / 4 * 3;
 	b->pairs.keep_max = UINT64_MAX;
-	b->layouts.cap = lim->syn_option_layouts;
-	b->layouts.mask = layout_slots - 1;
 	b->asns.cap = lim->src_asns;
 	b->asns.mask = asn_slots - 1;
 	b->n_feeds = lim->n_feeds;
@@ -203,7 +222,9 @@ pair_hash(const struct ds_minbuf *b, uint64_t key)
 	uint32_t id = (uint32_t)(key >> DS_PAIR_VALUE_SHIFT & DS_PAIR_VALUE_MASK);
 
 	if (dim == DS_DIM_TCP_SYN_OPTIONS + 1)
-		return ds_hash64((key & ~value_bits) ^ ds_layouts_hash(&b->layouts, id));
+		return ds_hash64((key & ~value_bits) ^ ds_dict_hash(&b->layouts, id));
+	if (dim == DS_DIM_TCP_FINGERPRINT + 1)
+		return ds_hash64((key & ~value_bits) ^ ds_dict_hash(&b->fps, id));
 	if (dim == DS_DIM_SRC_ASN + 1)
 		return ds_hash64((key & ~value_bits) ^ ds_asns_hash(&b->asns, id));
 	return ds_hash64(key);
@@ -232,6 +253,13 @@ pairs_clear(struct ds_minbuf *b)
 		}
 	}
 	p->n = 0;
+}
+
+static void
+dict_clear(struct ds_dict *d)
+{
+	memset(d->slot_id, 0, ((size_t)d->mask + 1) * sizeof(uint32_t));
+	d->n = 0;
 }
 
 /* Clear an AS dictionary, visiting only the slots it used. */
@@ -269,8 +297,8 @@ ds_minbuf_reset(struct ds_minbuf *b, int64_t minute)
 		for (int d = 0; d < DS_DIM_MAX; d++)
 			dense_reset(&fh->dims[d]);
 	}
-	memset(b->layouts.slot_id, 0, ((size_t)b->layouts.mask + 1) * sizeof(uint32_t));
-	b->layouts.n = 0;
+	dict_clear(&b->layouts);
+	dict_clear(&b->fps);
 	asns_clear(&b->asns);
 	memset(&b->ctr, 0, sizeof(b->ctr));
 	b->minute = minute;
@@ -301,98 +329,44 @@ ds_minbuf_sample_more(struct ds_minbuf *b)
 	}
 }
 
-/* Hash of an option-kind list; bytes past n are masked, whatever they hold. */
+_Static_assert(sizeof(struct ds_fingerprint) % 8 == 0, "dictionary keys hash in 8-byte words");
+
+/* Hash of a dictionary key: all of its bytes (ds_fingerprint_of() zeroes the unused ones). */
 static uint64_t
-layout_hash(const uint8_t *kinds, uint32_t n)
+dict_key_hash(const struct ds_fingerprint *k)
 {
-	uint64_t h = ds_hash64(n + 1);
+	uint64_t w[sizeof(*k) / 8], h = 0x243f6a8885a308d3ULL;
 
-	for (uint32_t i = 0; i < n; i += 8) {
-		uint64_t w = 0;
-		uint32_t m = n - i < 8 ? n - i : 8;
-
-		for (uint32_t j = 0; j < m; j++)
-			w |= (uint64_t)kinds[i + j] << (8 * j);
-		h = ds_hash64(h ^ w);
-	}
+	memcpy(w, k, sizeof(w));
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+		h = ds_hash64(h ^ w[i]);
 	return h;
 }
 
-/* Find a layout in a dictionary, or the empty slot where it belongs. */
+/* Id of a key with hash h, adding it when new; cap (`other`) when full. */
 static uint32_t
-layouts_find(const struct ds_layouts *l, uint64_t h, const uint8_t *kinds, uint8_t n,
-	     uint32_t *id)
+dict_add(struct ds_dict *d, uint64_t h, const struct ds_fingerprint *key)
 {
-	uint32_t i = (uint32_t)h & l->mask;
+	uint32_t i = (uint32_t)h & d->mask;
 
-	while (l->slot_id[i] != 0) {
-		const struct ds_layout *e = &l->by_id[l->slot_id[i] - 1];
+	while (d->slot_id[i] != 0) {
+		const struct ds_dict_entry *e = &d->by_id[d->slot_id[i] - 1];
 
-		if (e->hash == h && e->n == n && memcmp(e->kinds, kinds, n) == 0) {
-			*id = l->slot_id[i] - 1;
-			return i;
-		}
-		i = (i + 1) & l->mask;
+		if (e->hash == h && memcmp(&e->key, key, sizeof(*key)) == 0)
+			return d->slot_id[i] - 1;
+		i = (i + 1) & d->mask;
 	}
-	*id = UINT32_MAX;
-	return i;
-}
-
-static uint32_t
-layouts_add(struct ds_layouts *l, uint64_t h, const uint8_t *kinds, uint8_t n)
-{
-	uint32_t id;
-	uint32_t slot = layouts_find(l, h, kinds, n, &id);
-	struct ds_layout *e;
-
-	if (id != UINT32_MAX)
-		return id;
-	if (l->n == l->cap)
-		return l->cap;
-	id = l->n++;
-	e = &l->by_id[id];
-	e->hash = h;
-	e->n = n;
-	memcpy(e->kinds, kinds, n);
-	l->slot_id[slot] = id + 1;
-	return id;
+	if (d->n == d->cap)
+		return d->cap;
+	d->by_id[d->n] = (struct ds_dict_entry){h, *key};
+	d->slot_id[i] = ++d->n;
+	return d->n - 1;
 }
 
 uint32_t
-ds_layouts_id(struct ds_layouts *l, const struct ds_pkt *p)
+ds_dict_id(struct ds_dict *d, const struct ds_fingerprint *key)
 {
-	uint8_t n = p->n_opts <= DS_TCP_MAX_OPTS ? p->n_opts : DS_TCP_MAX_OPTS;
-
-	return layouts_add(l, layout_hash(p->opt_kinds, n), p->opt_kinds, n);
-}
-
-int
-ds_layout_label(const struct ds_layout *l, char *buf, size_t len)
-{
-	static const char *const names[] = {
-		[DS_TCPOPT_EOL] = "EOL", [DS_TCPOPT_NOP] = "NOP",
-		[DS_TCPOPT_MSS] = "MSS", [DS_TCPOPT_WS] = "WS",
-		[DS_TCPOPT_SACK_PERM] = "SACK", [DS_TCPOPT_SACK] = "SACKB",
-		[6] = NULL, [7] = NULL, [DS_TCPOPT_TS] = "TS",
-	};
-	size_t off = 0;
-
-	if (l->n == 0)
-		return snprintf(buf, len, "none");
-	for (uint32_t i = 0; i < l->n; i++) {
-		uint8_t k = l->kinds[i];
-		const char *sep = i ? "," : "";
-		int w;
-
-		if (k < sizeof(names) / sizeof(names[0]) && names[k] != NULL)
-			w = snprintf(buf + (off < len ? off : len), off < len ? len - off : 0,
-				     "%s%s", sep, names[k]);
-		else
-			w = snprintf(buf + (off < len ? off : len), off < len ? len - off : 0,
-				     "%s%u", sep, k);
-		off += (size_t)w;
-	}
-	return (int)off;
+	return dict_add(d, dict_key_hash(key), key);
 }
 
 /*
@@ -401,8 +375,10 @@ ds_layout_label(const struct ds_layout *l, char *buf, size_t len)
  * Values of all feeds and dimensions accumulate in one open-addressing map
  * keyed by (feed, dimension, value); the workers' pair tables are united in a
  * second, merge-local table. Both are sized from what the minute touched and
- * reused from minute to minute. SYN option layouts get merge-wide ids
- * (bounded like a worker's: beyond the limit they are `other`).
+ * reused from minute to minute. Dictionary values (layouts, fingerprints,
+ * ASes) get merge-wide ids, bounded like a worker's: beyond the limit they
+ * are `other`. For the dimensions that carry source sets (signatures and
+ * watch rules), each new pair also appends its source to its value's list.
  */
 
 struct acc {
@@ -410,6 +386,15 @@ struct acc {
 	uint64_t packets;
 	uint64_t bytes;
 	uint64_t sources;
+	uint32_t *src;          /* ds_dim_has_srcset(): the distinct sources */
+	uint32_t n_src;
+	uint32_t cap_src;
+};
+
+/* A merge-wide dictionary and the map of one worker's ids into it. */
+struct merge_dict {
+	struct ds_dict d;
+	uint32_t *map;          /* [worker cap + 1] */
 };
 
 struct ds_merge {
@@ -419,17 +404,37 @@ struct ds_merge {
 	uint32_t acc_n;
 	uint64_t *uni;          /* union of pair keys */
 	uint32_t uni_cap;       /* allocated slots */
-	struct ds_layouts layouts;  /* merge-wide layout ids */
-	uint32_t *id_map;       /* worker layout id -> merge id */
+	struct merge_dict layouts;
+	struct merge_dict fps;
 	struct ds_asns asns;    /* merge-wide AS ids */
 	uint32_t *asn_map;      /* worker AS id -> merge id */
 };
+
+static int
+merge_dict_init(struct merge_dict *md, uint32_t cap)
+{
+	uint32_t slots = pow2_at_least(2ull * cap);
+
+	md->d.cap = cap;
+	md->d.mask = slots - 1;
+	md->d.slot_id = calloc(slots, sizeof(uint32_t));
+	md->d.by_id = calloc(cap, sizeof(struct ds_dict_entry));
+	md->map = calloc(cap + 1, sizeof(uint32_t));
+	return md->d.slot_id && md->d.by_id && md->map ? 0 : -ENOMEM;
+}
+
+static void
+merge_dict_free(struct merge_dict *md)
+{
+	free(md->d.slot_id);
+	free(md->d.by_id);
+	free(md->map);
+}
 
 struct ds_merge *
 ds_merge_create(const struct ds_hist_limits *lim)
 {
 	struct ds_merge *m;
-	uint32_t layout_slots;
 
 	if (!limits_ok(lim)) {
 		errno = EINVAL;
@@ -439,12 +444,6 @@ ds_merge_create(const struct ds_hist_limits *lim)
 	if (m == NULL)
 		return NULL;
 	m->lim = *lim;
-	layout_slots = pow2_at_least(2ull * lim->syn_option_layouts);
-	m->layouts.cap = lim->syn_option_layouts;
-	m->layouts.mask = layout_slots - 1;
-	m->layouts.slot_id = calloc(layout_slots, sizeof(uint32_t));
-	m->layouts.by_id = calloc(lim->syn_option_layouts, sizeof(struct ds_layout));
-	m->id_map = calloc(lim->syn_option_layouts + 1, sizeof(uint32_t));
 	m->asns.cap = lim->src_asns;
 	m->asns.mask = pow2_at_least(2ull * lim->src_asns) - 1;
 	m->asns.slot_id = calloc((size_t)m->asns.mask + 1, sizeof(uint32_t));
@@ -452,9 +451,9 @@ ds_merge_create(const struct ds_hist_limits *lim)
 	m->asn_map = calloc(lim->src_asns + 1, sizeof(uint32_t));
 	m->acc_mask = 4095;
 	m->acc = calloc(m->acc_mask + 1, sizeof(*m->acc));
-	if (m->layouts.slot_id == NULL || m->layouts.by_id == NULL || m->id_map == NULL ||
-	    m->asns.slot_id == NULL || m->asns.by_id == NULL || m->asn_map == NULL ||
-	    m->acc == NULL) {
+	if (merge_dict_init(&m->layouts, lim->syn_option_layouts) < 0 ||
+	    merge_dict_init(&m->fps, lim->tcp_fingerprints) < 0 || m->asns.slot_id == NULL ||
+	    m->asns.by_id == NULL || m->asn_map == NULL || m->acc == NULL) {
 		ds_merge_free(m);
 		errno = ENOMEM;
 		return NULL;
@@ -462,16 +461,24 @@ ds_merge_create(const struct ds_hist_limits *lim)
 	return m;
 }
 
+static void
+acc_free_sources(struct ds_merge *m)
+{
+	for (uint32_t i = 0; i <= m->acc_mask; i++)
+		free(m->acc[i].src);
+}
+
 void
 ds_merge_free(struct ds_merge *m)
 {
 	if (m == NULL)
 		return;
+	if (m->acc != NULL)
+		acc_free_sources(m);
 	free(m->acc);
 	free(m->uni);
-	free(m->layouts.slot_id);
-	free(m->layouts.by_id);
-	free(m->id_map);
+	merge_dict_free(&m->layouts);
+	merge_dict_free(&m->fps);
 	free(m->asns.slot_id);
 	free(m->asns.by_id);
 	free(m->asn_map);
@@ -525,29 +532,47 @@ acc_get(struct ds_merge *m, uint64_t key)
 	return &m->acc[i];
 }
 
+static int
+acc_add_source(struct acc *a, uint32_t src)
+{
+	if (a->n_src == a->cap_src) {
+		uint32_t cap = a->cap_src ? a->cap_src * 2 : 16;
+		uint32_t *v = realloc(a->src, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		a->src = v;
+		a->cap_src = cap;
+	}
+	a->src[a->n_src++] = src;
+	return 0;
+}
+
 static void
 merge_reset(struct ds_merge *m)
 {
+	acc_free_sources(m);
 	memset(m->acc, 0, ((size_t)m->acc_mask + 1) * sizeof(*m->acc));
 	m->acc_n = 0;
-	memset(m->layouts.slot_id, 0, ((size_t)m->layouts.mask + 1) * sizeof(uint32_t));
-	m->layouts.n = 0;
+	dict_clear(&m->layouts.d);
+	dict_clear(&m->fps.d);
 	asns_clear(&m->asns);
 }
 
-/*
- * Give a worker's dictionary ids merge-wide ids: id_map[local] (layouts)
- * and asn_map[local] (ASes) = merge id. The worker's `other` stays `other`.
- */
+/* Map a worker's dictionary ids to merge-wide ids; its `other` stays `other`. */
+static void
+map_dict(struct merge_dict *md, const struct ds_dict *w)
+{
+	for (uint32_t i = 0; i < w->n; i++)
+		md->map[i] = dict_add(&md->d, w->by_id[i].hash, &w->by_id[i].key);
+	md->map[w->cap] = md->d.cap;
+}
+
 static void
 map_dicts(struct ds_merge *m, const struct ds_minbuf *b)
 {
-	for (uint32_t i = 0; i < b->layouts.n; i++) {
-		const struct ds_layout *e = &b->layouts.by_id[i];
-
-		m->id_map[i] = layouts_add(&m->layouts, e->hash, e->kinds, e->n);
-	}
-	m->id_map[b->layouts.cap] = m->layouts.cap;
+	map_dict(&m->layouts, &b->layouts);
+	map_dict(&m->fps, &b->fps);
 	for (uint32_t i = 0; i < b->asns.n; i++)
 		m->asn_map[i] = ds_asns_id(&m->asns, b->asns.by_id[i]);
 	m->asn_map[b->asns.cap] = m->asns.cap;
@@ -560,13 +585,16 @@ map_dicts(struct ds_merge *m, const struct ds_minbuf *b)
 static uint32_t
 merged_value(const struct ds_merge *m, int dim, uint32_t local, uint32_t *merge_id)
 {
+	const struct merge_dict *md;
 	uint32_t g;
 
 	switch (dim) {
 	case DS_DIM_TCP_SYN_OPTIONS:
-		g = m->id_map[local];
+	case DS_DIM_TCP_FINGERPRINT:
+		md = dim == DS_DIM_TCP_SYN_OPTIONS ? &m->layouts : &m->fps;
+		g = md->map[local];
 		*merge_id = g;
-		return g == m->layouts.cap ? DS_ROLLUP_OTHER : g;
+		return g == md->d.cap ? DS_ROLLUP_OTHER : g;
 	case DS_DIM_SRC_ASN:
 		g = m->asn_map[local];
 		*merge_id = g;
@@ -650,6 +678,7 @@ merge_pairs(struct ds_merge *m, struct ds_minbuf *const *bufs, uint32_t n, uint8
 			uint32_t feed = (uint32_t)(key >> DS_PAIR_FEED_SHIFT);
 			uint32_t dimf = (uint32_t)(key >> DS_PAIR_DIM_SHIFT & 0x3f);
 			uint32_t value = (uint32_t)(key >> DS_PAIR_VALUE_SHIFT & DS_PAIR_VALUE_MASK);
+			struct acc *a;
 			uint32_t s;
 
 			if (b->pairs.level < level && pair_hash(b, key) > keep_max)
@@ -670,12 +699,14 @@ merge_pairs(struct ds_merge *m, struct ds_minbuf *const *bufs, uint32_t n, uint8
 			m->uni[s] = key;
 			if (dimf == DS_PAIR_DIM_ALL) {
 				feed_sources[feed]++;
-			} else {
-				struct acc *a = acc_get(m, acc_key(feed, dimf - 1, value));
-				if (a == NULL)
-					return -ENOMEM;
-				a->sources++;
+				continue;
 			}
+			a = acc_get(m, acc_key(feed, dimf - 1, value));
+			if (a == NULL)
+				return -ENOMEM;
+			a->sources++;
+			if (ds_dim_has_srcset(dimf - 1) && acc_add_source(a, (uint32_t)key) < 0)
+				return -ENOMEM;
 		}
 	}
 	return 0;
@@ -765,6 +796,19 @@ build_dims(struct ds_merge *m, struct ds_rollup *r, uint8_t level)
 		e->bytes = a->bytes;
 		e->sources = a->sources << level;
 	}
+	/* Hand the source sets over to the rollup. */
+	for (uint32_t i = 0; i <= m->acc_mask; i++) {
+		struct acc *a = &m->acc[i];
+
+		if (a->key == 0 || a->src == NULL)
+			continue;
+		if (ds_rollup_srcset_add(r, a->key >> 40 & 0x3f, a->key >> 32 & 0xff,
+					 (uint32_t)a->key, a->src, a->n_src) < 0) {
+			a->src = NULL;
+			return -ENOMEM;
+		}
+		a->src = NULL;
+	}
 	for (uint32_t f = 0; f < r->n_feeds; f++)
 		for (int d = 0; d < DS_DIM_MAX; d++)
 			ds_rollup_dim_sort(&r->feeds[f].dims[d]);
@@ -778,7 +822,7 @@ ds_merge_minute(struct ds_merge *m, struct ds_minbuf *const *bufs, uint32_t n,
 	uint64_t feed_sources[DS_HIST_MAX_FEEDS] = {0};
 	struct ds_rollup *r;
 	uint8_t level = 0;
-	char label[4 * DS_TCP_MAX_OPTS + 8];
+	char label[8 * DS_TCP_MAX_OPTS + 32];
 
 	r = ds_rollup_create(names->sensor, minute, m->lim.n_feeds, names->feeds);
 	if (r == NULL)
@@ -804,12 +848,27 @@ ds_merge_minute(struct ds_merge *m, struct ds_minbuf *const *bufs, uint32_t n,
 		r->feeds[f].sources = feed_sources[f] << level;
 	if (build_dims(m, r, level) < 0)
 		goto nomem;
-	for (uint32_t i = 0; i < m->layouts.n; i++) {
-		ds_layout_label(&m->layouts.by_id[i], label, sizeof(label));
-		if (ds_rollup_layout_add(r, label) < 0)
+	/* Labels of the values that are indexes. */
+	for (uint32_t i = 0; i < m->layouts.d.n; i++) {
+		const struct ds_fingerprint *k = &m->layouts.d.by_id[i].key;
+
+		ds_layout_label_kinds(k->kinds, k->n, label, sizeof(label));
+		if (ds_rollup_name_add(r, DS_DIM_TCP_SYN_OPTIONS, label) < 0)
 			goto nomem;
 	}
-	if (add_counters(r, bufs, n, names) < 0)
+	for (uint32_t i = 0; i < m->fps.d.n; i++) {
+		ds_fingerprint_label(&m->fps.d.by_id[i].key, label, sizeof(label));
+		if (ds_rollup_name_add(r, DS_DIM_TCP_FINGERPRINT, label) < 0)
+			goto nomem;
+	}
+	for (uint32_t i = 0; i < DS_SIG_MAX; i++)
+		if (ds_rollup_name_add(r, DS_DIM_SIGNATURE, ds_sig_names[i]) < 0)
+			goto nomem;
+	for (uint32_t i = 0; i < names->n_watch; i++)
+		if (ds_rollup_name_add(r, DS_DIM_WATCH, names->watch[i]) < 0)
+			goto nomem;
+	if (ds_rollup_set_signatures_version(r, DS_SIGNATURES_VERSION) < 0 ||
+	    add_counters(r, bufs, n, names) < 0)
 		goto nomem;
 	return r;
 nomem:

@@ -25,11 +25,15 @@
  *    by the value itself: a TCP port, a window, type << 8 | code. Dense arrays
  *    cost no hashing and cannot be grown by a sender; a bitmap of touched
  *    64-counter blocks lets merge and reset visit only what was used;
- *  - SYN option layouts and source ASes, which a sender can multiply at
- *    will, get small per-buffer ids from bounded dictionaries; layouts
- *    beyond limits.syn_option_layouts and ASes beyond limits.src_asns share
- *    the `other` id. A buffer's ids mean nothing elsewhere: pair hashes
- *    are taken over the layout or the AS itself, and the merge maps ids.
+ *  - SYN option layouts, SYN fingerprints and source ASes, which a sender
+ *    can multiply at will, get small per-buffer ids from bounded
+ *    dictionaries; beyond limits.syn_option_layouts, tcp_fingerprints and
+ *    src_asns they share the `other` id. A buffer's ids mean nothing
+ *    elsewhere: pair hashes are taken over the layout, fingerprint or AS
+ *    itself, and the merge maps ids;
+ *  - built-in signatures and watch rules, each alone and split by source
+ *    country and by domestic/overseas (value = index << 10 | country,
+ *    index << 2 | home).
  *
  * Distinct sources
  * ----------------
@@ -60,9 +64,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ds_decode.h"
 #include "ds_rollup.h"
+#include "ds_sig.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -77,6 +83,7 @@ struct ds_hist_limits {
 	uint32_t source_pairs;       /**< pair-table slots, power of two >= 1024 */
 	uint32_t syn_option_layouts; /**< distinct SYN option layouts, 1 - 65535 */
 	uint32_t src_asns;           /**< distinct source ASes, 1 - 1048574 */
+	uint32_t tcp_fingerprints;   /**< distinct SYN fingerprints, 1 - 65535 */
 };
 
 /** Dense packet counters of one dimension, indexed by value. */
@@ -104,19 +111,18 @@ struct ds_pairs {
 	uint64_t keep_max;      /**< keep a key iff its hash <= keep_max (UINT64_MAX >> k) */
 };
 
-/** One SYN option layout as the decoder saw it. */
-struct ds_layout {
+/** A dictionary entry: a SYN's option layout or its whole fingerprint, and its hash. */
+struct ds_dict_entry {
 	uint64_t hash;
-	uint8_t n;
-	uint8_t kinds[DS_TCP_MAX_OPTS];
+	struct ds_fingerprint key;
 };
 
-/** Bounded dictionary layout -> id, per buffer. */
-struct ds_layouts {
+/** Bounded dictionary fingerprint -> id, per buffer (layouts use only n and kinds). */
+struct ds_dict {
 	uint32_t *slot_id;      /**< open addressing: id + 1, 0 empty */
-	struct ds_layout *by_id; /**< [cap] */
+	struct ds_dict_entry *by_id; /**< [cap] */
 	uint32_t n;             /**< ids given */
-	uint32_t cap;           /**< limits.syn_option_layouts; id cap is `other` */
+	uint32_t cap;           /**< the limit; id cap is `other` */
 	uint32_t mask;
 };
 
@@ -149,8 +155,9 @@ struct ds_minbuf {
 	uint32_t n_feeds;
 	struct ds_feed_hist *feeds;
 	struct ds_pairs pairs;
-	struct ds_layouts layouts;
-	struct ds_asns asns;
+	struct ds_dict layouts;          /**< DS_DIM_TCP_SYN_OPTIONS */
+	struct ds_dict fps;              /**< DS_DIM_TCP_FINGERPRINT */
+	struct ds_asns asns;             /**< DS_DIM_SRC_ASN */
 	void *mem;                      /**< one allocation behind all arrays */
 	size_t mem_size;
 };
@@ -244,10 +251,10 @@ ds_dense_inc(struct ds_dense *d, uint32_t v)
 }
 
 /**
- * Id of the packet's SYN option layout in this buffer, adding it when new;
- * l->cap (the `other` id) once the dictionary is full.
+ * Id of a key in a dictionary, adding it when new; d->cap (the `other` id)
+ * once the dictionary is full. (Slow path: only SYNs get here.)
  */
-uint32_t ds_layouts_id(struct ds_layouts *l, const struct ds_pkt *p);
+uint32_t ds_dict_id(struct ds_dict *d, const struct ds_fingerprint *key);
 
 /** Hash standing for the `other` id of a dictionary in pair hashes. */
 #define DS_LAYOUT_OTHER_HASH 0x9e3779b97f4a7c15ULL
@@ -280,11 +287,11 @@ ds_asns_hash(const struct ds_asns *a, uint32_t id)
 	return id < a->n ? ds_hash64((uint64_t)a->by_id[id] << 1 | 1) : DS_LAYOUT_OTHER_HASH;
 }
 
-/** Hash of the layout behind id @p id of a buffer (the `other` id included). */
+/** Hash standing for dictionary id @p id in pair hashes (the `other` id included). */
 static inline uint64_t
-ds_layouts_hash(const struct ds_layouts *l, uint32_t id)
+ds_dict_hash(const struct ds_dict *d, uint32_t id)
 {
-	return id < l->n ? l->by_id[id].hash : DS_LAYOUT_OTHER_HASH;
+	return id < d->n ? d->by_id[id].hash : DS_LAYOUT_OTHER_HASH;
 }
 
 /** What the geo tables say about a packet's source (DS_ASN_*, DS_CC_*, DS_HOME_*). */
@@ -302,14 +309,45 @@ struct ds_src_geo {
 		ds_pairs_add(b, key, ds_hash64(key));                                      \
 	} while (0)
 
+/* Count a dictionary id of a dimension; the pair hash is taken over the key itself. */
+#define DS_COUNT_ID(d, id, keyhash)                                                        \
+	do {                                                                               \
+		ds_dense_inc(&f->dims[d], (id));                                           \
+		key = DS_PAIR(d, 0);                                                       \
+		ds_pairs_add(b, key | (uint64_t)(id) << DS_PAIR_VALUE_SHIFT,                \
+			     ds_hash64(key ^ (keyhash)));                                  \
+	} while (0)
+
+/*
+ * Count the signatures (or watch rules) in @p bits: alone, by country, by
+ * home. @p base is DS_DIM_SIGNATURE or DS_DIM_WATCH; the _COUNTRY and _HOME
+ * dimensions follow it.
+ */
+#define DS_COUNT_BITS(base, bits)                                                          \
+	do {                                                                               \
+		uint64_t m_ = (bits);                                                      \
+		while (m_ != 0) {                                                          \
+			uint32_t i_ = (uint32_t)__builtin_ctzll(m_);                       \
+			m_ &= m_ - 1;                                                      \
+			DS_COUNT(base, i_);                                                \
+			if (g == NULL)                                                     \
+				continue;                                                  \
+			DS_COUNT((base) + 1, i_ << 10 | g->cc);                            \
+			if (g->home < DS_HOME_MAX)                                         \
+				DS_COUNT((base) + 2, i_ << 2 | g->home);                   \
+		}                                                                          \
+	} while (0)
+
 /**
  * Count one decoded packet of feed @p feed into buffer @p b.
  * @p wire_len is the frame length as received; @p g the source's AS and
- * country, or NULL when no geo data is configured.
+ * country, or NULL when no geo data is configured; @p sigs the built-in
+ * signatures (ds_sig_match()) and @p rules the watch rules
+ * (ds_watch_match()) the packet carries.
  */
 static inline void
 ds_minbuf_count(struct ds_minbuf *b, uint32_t feed, const struct ds_pkt *p, uint32_t wire_len,
-		const struct ds_src_geo *g)
+		const struct ds_src_geo *g, uint64_t sigs, uint64_t rules)
 {
 	struct ds_feed_hist *f = &b->feeds[feed];
 	uint32_t src = p->ip_version == 4 ? p->src4 : ds_hist_src6(p->src6);
@@ -332,11 +370,12 @@ ds_minbuf_count(struct ds_minbuf *b, uint32_t feed, const struct ds_pkt *p, uint
 			DS_COUNT(DS_DIM_SRC_HOME, g->home);
 		/* Like layouts: a buffer-local id, a pair hash over the AS. */
 		v = ds_asns_id(&b->asns, g->asn);
-		ds_dense_inc(&f->dims[DS_DIM_SRC_ASN], v);
-		key = DS_PAIR(DS_DIM_SRC_ASN, 0);
-		ds_pairs_add(b, key | (uint64_t)v << DS_PAIR_VALUE_SHIFT,
-			     ds_hash64(key ^ ds_asns_hash(&b->asns, v)));
+		DS_COUNT_ID(DS_DIM_SRC_ASN, v, ds_asns_hash(&b->asns, v));
 	}
+	if (sigs != 0)
+		DS_COUNT_BITS(DS_DIM_SIGNATURE, sigs);
+	if (rules != 0)
+		DS_COUNT_BITS(DS_DIM_WATCH, rules);
 	if (!(p->flags & DS_PKT_F_L4))
 		return;
 
@@ -347,15 +386,22 @@ ds_minbuf_count(struct ds_minbuf *b, uint32_t feed, const struct ds_pkt *p, uint
 			return;
 		DS_COUNT(DS_DIM_TCP_SYN_WINDOW, p->window);
 		/*
-		 * Layout ids are local to the buffer, so the pair's hash is
-		 * taken over the layout itself: the same (layout, source)
-		 * pair hashes alike on every worker and is sampled alike.
+		 * Dictionary ids are local to the buffer, so the pair's hash is
+		 * taken over the layout or fingerprint itself: the same (value,
+		 * source) pair hashes alike on every worker and is sampled alike.
 		 */
-		v = ds_layouts_id(&b->layouts, p);
-		ds_dense_inc(&f->dims[DS_DIM_TCP_SYN_OPTIONS], v);
-		key = DS_PAIR(DS_DIM_TCP_SYN_OPTIONS, 0);
-		ds_pairs_add(b, key | (uint64_t)v << DS_PAIR_VALUE_SHIFT,
-			     ds_hash64(key ^ ds_layouts_hash(&b->layouts, v)));
+		{
+			struct ds_fingerprint fp, lay;
+
+			ds_fingerprint_of(p, &fp);
+			memset(&lay, 0, sizeof(lay));
+			lay.n = fp.n;
+			memcpy(lay.kinds, fp.kinds, fp.n);
+			v = ds_dict_id(&b->fps, &fp);
+			DS_COUNT_ID(DS_DIM_TCP_FINGERPRINT, v, ds_dict_hash(&b->fps, v));
+			v = ds_dict_id(&b->layouts, &lay);
+			DS_COUNT_ID(DS_DIM_TCP_SYN_OPTIONS, v, ds_dict_hash(&b->layouts, v));
+		}
 		return;
 	case 17:
 		dim = DS_DIM_UDP_DST_PORT;
@@ -376,12 +422,8 @@ ds_minbuf_count(struct ds_minbuf *b, uint32_t feed, const struct ds_pkt *p, uint
 #undef DS_PAIR
 }
 #undef DS_COUNT
-
-/**
- * Format a layout as its label: "MSS,NOP,WS,NOP,NOP,SACK", "none" when empty.
- * @return the length written (snprintf semantics).
- */
-int ds_layout_label(const struct ds_layout *l, char *buf, size_t len);
+#undef DS_COUNT_ID
+#undef DS_COUNT_BITS
 
 struct ds_merge;
 
@@ -398,6 +440,8 @@ struct ds_merge_names {
 	const char *const *feeds;       /**< [lim.n_feeds] */
 	const char *const *ports;       /**< [n_ports], for port.NAME.outside */
 	uint32_t n_ports;
+	const char *const *watch;       /**< [n_watch] watch rule names by index */
+	uint32_t n_watch;
 };
 
 /** Free a merger; NULL is a no-op. */

@@ -26,7 +26,20 @@ static const char *const dim_names[DS_DIM_MAX] = {
 	[DS_DIM_SRC_COUNTRY] = "src_country",
 	[DS_DIM_SRC_ASN] = "src_asn",
 	[DS_DIM_SRC_HOME] = "src_home",
+	[DS_DIM_TCP_FINGERPRINT] = "tcp_fingerprint",
+	[DS_DIM_SIGNATURE] = "signature",
+	[DS_DIM_SIGNATURE_COUNTRY] = "signature_country",
+	[DS_DIM_SIGNATURE_HOME] = "signature_home",
+	[DS_DIM_WATCH] = "watch",
+	[DS_DIM_WATCH_COUNTRY] = "watch_country",
+	[DS_DIM_WATCH_HOME] = "watch_home",
 };
+
+bool
+ds_dim_has_srcset(enum ds_dim dim)
+{
+	return dim >= DS_DIM_SIGNATURE && dim <= DS_DIM_WATCH_HOME;
+}
 
 int
 ds_cc_index(const char *cc)
@@ -99,9 +112,15 @@ ds_rollup_free(struct ds_rollup *r)
 		for (int d = 0; d < DS_DIM_MAX; d++)
 			free(r->feeds[i].dims[d].entries);
 	}
-	for (uint32_t i = 0; i < r->n_layouts; i++)
-		free(r->layouts[i]);
-	free(r->layouts);
+	for (int d = 0; d < DS_DIM_MAX; d++) {
+		for (uint32_t i = 0; i < r->names[d].n; i++)
+			free(r->names[d].v[i]);
+		free(r->names[d].v);
+	}
+	for (uint32_t i = 0; i < r->n_srcsets; i++)
+		free(r->srcsets[i].src);
+	free(r->srcsets);
+	free(r->signatures_version);
 	free(r->counters);
 	free(r->feeds);
 	free(r->sensor);
@@ -139,17 +158,71 @@ ds_rollup_dim_sort(struct ds_rollup_dim *d)
 }
 
 int
-ds_rollup_layout_add(struct ds_rollup *r, const char *label)
+ds_rollup_name_add(struct ds_rollup *r, enum ds_dim dim, const char *label)
 {
-	char **l = realloc(r->layouts, (r->n_layouts + 1) * sizeof(*l));
+	struct ds_rollup_names *nm = &r->names[dim];
+	char **l = realloc(nm->v, (nm->n + 1) * sizeof(*l));
 
 	if (l == NULL)
 		return -ENOMEM;
-	r->layouts = l;
-	l[r->n_layouts] = strdup(label);
-	if (l[r->n_layouts] == NULL)
+	nm->v = l;
+	l[nm->n] = strdup(label);
+	if (l[nm->n] == NULL)
 		return -ENOMEM;
-	return (int)r->n_layouts++;
+	return (int)nm->n++;
+}
+
+int
+ds_rollup_layout_add(struct ds_rollup *r, const char *label)
+{
+	return ds_rollup_name_add(r, DS_DIM_TCP_SYN_OPTIONS, label);
+}
+
+int
+ds_rollup_set_signatures_version(struct ds_rollup *r, const char *version)
+{
+	char *v = strdup(version);
+
+	if (v == NULL)
+		return -ENOMEM;
+	free(r->signatures_version);
+	r->signatures_version = v;
+	return 0;
+}
+
+int
+ds_rollup_srcset_add(struct ds_rollup *r, uint32_t feed, enum ds_dim dim, uint32_t value,
+		     uint32_t *src, uint32_t n)
+{
+	if (r->n_srcsets == r->cap_srcsets) {
+		uint32_t cap = r->cap_srcsets ? r->cap_srcsets * 2 : 16;
+		struct ds_rollup_srcset *s = realloc(r->srcsets, cap * sizeof(*s));
+
+		if (s == NULL) {
+			free(src);
+			return -ENOMEM;
+		}
+		r->srcsets = s;
+		r->cap_srcsets = cap;
+	}
+	r->srcsets[r->n_srcsets++] = (struct ds_rollup_srcset){feed, (uint32_t)dim, value, n, src};
+	return 0;
+}
+
+/* names[dim][i], or a stand-in when the index is unknown. */
+static const char *
+name_of(const struct ds_rollup *r, enum ds_dim dim, uint32_t i, char *tmp, size_t len)
+{
+	if (i < r->names[dim].n)
+		return r->names[dim].v[i];
+	snprintf(tmp, len, "%s%u", dim == DS_DIM_WATCH ? "rule" : "#", i);
+	return tmp;
+}
+
+static const char *
+home_name(uint32_t h)
+{
+	return h == DS_HOME_DOMESTIC ? "domestic" : h == DS_HOME_OVERSEAS ? "overseas" : "unknown";
 }
 
 static struct ds_rollup_counter *
@@ -203,9 +276,30 @@ ds_rollup_label(const struct ds_rollup *r, enum ds_dim dim, uint32_t value, char
 	case DS_DIM_ICMP6:
 		return snprintf(buf, len, "%u/%u", value >> 8, value & 0xff);
 	case DS_DIM_TCP_SYN_OPTIONS:
-		if (value < r->n_layouts)
-			return snprintf(buf, len, "%s", r->layouts[value]);
-		return snprintf(buf, len, "layout%u", value);
+	case DS_DIM_TCP_FINGERPRINT:
+	case DS_DIM_SIGNATURE:
+	case DS_DIM_WATCH: {
+		char tmp[24];
+
+		return snprintf(buf, len, "%s", name_of(r, dim, value, tmp, sizeof(tmp)));
+	}
+	case DS_DIM_SIGNATURE_COUNTRY:
+	case DS_DIM_WATCH_COUNTRY: {
+		enum ds_dim base = dim == DS_DIM_WATCH_COUNTRY ? DS_DIM_WATCH : DS_DIM_SIGNATURE;
+		char tmp[24], cc[16];
+
+		ds_cc_name(value & 1023, cc, sizeof(cc));
+		return snprintf(buf, len, "%s/%s", name_of(r, base, value >> 10, tmp, sizeof(tmp)),
+				cc);
+	}
+	case DS_DIM_SIGNATURE_HOME:
+	case DS_DIM_WATCH_HOME: {
+		enum ds_dim base = dim == DS_DIM_WATCH_HOME ? DS_DIM_WATCH : DS_DIM_SIGNATURE;
+		char tmp[24];
+
+		return snprintf(buf, len, "%s/%s", name_of(r, base, value >> 2, tmp, sizeof(tmp)),
+				home_name(value & 3));
+	}
 	case DS_DIM_SRC_COUNTRY: {
 		char cc[16];
 
@@ -222,8 +316,7 @@ ds_rollup_label(const struct ds_rollup *r, enum ds_dim dim, uint32_t value, char
 			return snprintf(buf, len, "unknown");
 		return snprintf(buf, len, "%u", value);
 	case DS_DIM_SRC_HOME:
-		return snprintf(buf, len, "%s", value == DS_HOME_DOMESTIC ? "domestic" :
-					       value == DS_HOME_OVERSEAS ? "overseas" : "unknown");
+		return snprintf(buf, len, "%s", home_name(value));
 	default:
 		return snprintf(buf, len, "%u", value);
 	}

@@ -14,7 +14,10 @@
  *    |- feeds[]                     one per configured feed, always all of them
  *    |   |- packets, bytes, sources
  *    |   `- dims[DS_DIM_*]          (value -> packets, sources) sorted by packets
- *    |- layouts[]                   labels of DS_DIM_TCP_SYN_OPTIONS values
+ *    |- names[DS_DIM_*]             labels of values that are indexes: SYN option
+ *    |                              layouts, fingerprints, signatures, watch rules
+ *    |- srcsets[]                   the distinct sources of some values (signatures
+ *    |                              and watch rules), for per-day counting in Redis
  *    `- counters[]                  sensor-wide counters of the minute
  *
  * Distinct sources ("sources") count distinct source addresses: per feed,
@@ -46,6 +49,13 @@ enum ds_dim {
 	DS_DIM_SRC_COUNTRY,      /**< country of the source (DS_CC_*), label "JP" */
 	DS_DIM_SRC_ASN,          /**< origin AS of the source (DS_ASN_* specials), label "4713" */
 	DS_DIM_SRC_HOME,         /**< DS_HOME_*: geo.home_country or not */
+	DS_DIM_TCP_FINGERPRINT,  /**< SYN fingerprint, value indexes names[], "64:29200:1460:7:MSS,..." */
+	DS_DIM_SIGNATURE,        /**< built-in signature (enum ds_sig), label "mirai" */
+	DS_DIM_SIGNATURE_COUNTRY, /**< signature << 10 | country, label "mirai/JP" */
+	DS_DIM_SIGNATURE_HOME,   /**< signature << 2 | DS_HOME_*, label "mirai/domestic" */
+	DS_DIM_WATCH,            /**< watch rule, label its name */
+	DS_DIM_WATCH_COUNTRY,    /**< rule << 10 | country, label "window-5656/JP" */
+	DS_DIM_WATCH_HOME,       /**< rule << 2 | DS_HOME_*, label "window-5656/overseas" */
 	DS_DIM_MAX
 };
 
@@ -107,15 +117,44 @@ struct ds_rollup_counter {
 	uint64_t value;
 };
 
+/** Labels of a dimension whose values are indexes. */
+struct ds_rollup_names {
+	char **v;
+	uint32_t n;
+};
+
+/**
+ * The distinct sources of one value of one feed-minute: IPv4 addresses in
+ * host order, IPv6 sources as the 32-bit identity the histograms use. Only
+ * for the dimensions ds_dim_has_srcset() names. A sampled minute
+ * (sources_sampling > 0) holds a sample.
+ */
+struct ds_rollup_srcset {
+	uint32_t feed;
+	uint32_t dim;            /**< enum ds_dim */
+	uint32_t value;
+	uint32_t n;
+	uint32_t *src;
+};
+
 struct ds_rollup {
 	char *sensor;
 	int64_t minute;          /**< minutes since the Unix epoch, UTC */
 	bool partial;            /**< the sensor did not observe the whole minute */
 	uint8_t sources_sampling; /**< 0: sources exact; k: estimated from a 1/2^k sample */
+	char *signatures_version; /**< DS_SIGNATURES_VERSION of the sensor, NULL when unset */
 	uint32_t n_feeds;
 	struct ds_rollup_feed *feeds;
-	uint32_t n_layouts;
-	char **layouts;          /**< "MSS,NOP,WS,NOP,NOP,SACK"; "none" for a SYN without options */
+	/*
+	 * names[DS_DIM_TCP_SYN_OPTIONS]: "MSS,NOP,WS,NOP,NOP,SACK", "none";
+	 * names[DS_DIM_TCP_FINGERPRINT]: fingerprint labels;
+	 * names[DS_DIM_SIGNATURE]: signature names (also for _COUNTRY, _HOME);
+	 * names[DS_DIM_WATCH]: watch rule names (also for _COUNTRY, _HOME).
+	 */
+	struct ds_rollup_names names[DS_DIM_MAX];
+	uint32_t n_srcsets;
+	uint32_t cap_srcsets;
+	struct ds_rollup_srcset *srcsets;
 	uint32_t n_counters;
 	uint32_t cap_counters;
 	struct ds_rollup_counter *counters;
@@ -143,8 +182,24 @@ int ds_rollup_dim_resize(struct ds_rollup_dim *d, uint32_t n);
 /** Sort a dimension's entries: packets descending, then value ascending. */
 void ds_rollup_dim_sort(struct ds_rollup_dim *d);
 
-/** Append a layout label; @return its index, or -ENOMEM. */
+/** Append a label to names[dim]; @return its index, or -ENOMEM. */
+int ds_rollup_name_add(struct ds_rollup *r, enum ds_dim dim, const char *label);
+
+/** Append a SYN option layout label (names[DS_DIM_TCP_SYN_OPTIONS]); @return its index. */
 int ds_rollup_layout_add(struct ds_rollup *r, const char *label);
+
+/** Set the signatures version string. @return 0 or -ENOMEM. */
+int ds_rollup_set_signatures_version(struct ds_rollup *r, const char *version);
+
+/** Do the rollup's source sets cover this dimension? (signatures and watch rules) */
+bool ds_dim_has_srcset(enum ds_dim dim);
+
+/**
+ * Append a source set; the rollup takes ownership of @p src (malloc'd).
+ * @return 0 or -ENOMEM (then src is freed).
+ */
+int ds_rollup_srcset_add(struct ds_rollup *r, uint32_t feed, enum ds_dim dim, uint32_t value,
+			 uint32_t *src, uint32_t n);
 
 /** Append (or add to, when the name exists) a counter. @return 0 or -ENOMEM. */
 int ds_rollup_counter_add(struct ds_rollup *r, const char *name, uint64_t value);
@@ -153,8 +208,9 @@ int ds_rollup_counter_add(struct ds_rollup *r, const char *name, uint64_t value)
 uint64_t ds_rollup_counter_get(const struct ds_rollup *r, const char *name);
 
 /**
- * Label of a value as the sinks print it: "23", "8/0", "MSS,NOP,WS", "other".
- * @return the length written (snprintf semantics).
+ * Label of a value as the sinks print it: "23", "8/0", "MSS,NOP,WS", "JP",
+ * "mirai/domestic", "other". @return the length written (snprintf
+ * semantics, buf may be NULL with len 0).
  */
 int ds_rollup_label(const struct ds_rollup *r, enum ds_dim dim, uint32_t value, char *buf,
 		    size_t len);

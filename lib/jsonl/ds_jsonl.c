@@ -5,7 +5,7 @@
  * format of docs/SCHEMA.md:
  *
  *   {"sensor": S, "feed": F, "minute": ISO, "partial": B, "sources_sampling": K,
- *    "packets": N, "bytes": N, "sources": N,
+ *    ["signatures_version": V,] "packets": N, "bytes": N, "sources": N,
  *    "dims": {"proto": {LABEL: {"packets": N, "bytes": N, "sources": N}, ...},
  *             "tcp_dst_port": {LABEL: {"packets": N, "sources": N}, ...}, ...},
  *    "counters": {NAME: N, ...}}
@@ -187,6 +187,10 @@ feed_json(struct sbuf *b, const struct ds_rollup *r, const struct ds_rollup_feed
 	sbuf_str(b, iso);
 	sbuf_puts(b, r->partial ? ", \"partial\": true" : ", \"partial\": false");
 	sbuf_field_u64(b, ", ", "sources_sampling", r->sources_sampling);
+	if (r->signatures_version != NULL) {
+		sbuf_puts(b, ", \"signatures_version\": ");
+		sbuf_str(b, r->signatures_version);
+	}
 	sbuf_field_u64(b, ", ", "packets", f->packets);
 	sbuf_field_u64(b, ", ", "bytes", f->bytes);
 	sbuf_field_u64(b, ", ", "sources", f->sources);

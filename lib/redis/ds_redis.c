@@ -591,6 +591,10 @@ queue_feed(struct ds_redis *r, const struct ds_rollup *ru, const struct ds_rollu
 	cmd_arg(&r->cmd, ru->partial ? "1" : "0", 1);
 	cmd_arg(&r->cmd, "sources_sampling", 16);
 	cmd_u64(&r->cmd, ru->sources_sampling);
+	if (ru->signatures_version != NULL) {
+		cmd_arg(&r->cmd, "signatures_version", 18);
+		cmd_arg(&r->cmd, ru->signatures_version, strlen(ru->signatures_version));
+	}
 	rc = cmd_send(r, "HSET");
 	if (rc == 0)
 		rc = cmd_expire(r, "%s", base);
@@ -726,6 +730,56 @@ queue_index(struct ds_redis *r, const struct ds_rollup *ru, const char *mkey, in
 	return rc;
 }
 
+/*
+ * Distinct sources over hours and days: each source set of the minute is
+ * added to a HyperLogLog of its hour and of its (UTC) day, and its label to
+ * the set listing the labels of that hour or day. PFADD and SADD add the
+ * same elements again when a minute is rewritten, so these stay idempotent
+ * like the rest; they cannot forget sources a rewrite no longer has.
+ */
+static int
+queue_srcsets(struct ds_redis *r, const struct ds_rollup *ru)
+{
+	char hour[16], day[16], mkey[32], label[512];
+	int rc = 0;
+
+	ds_minute_key(ru->minute, mkey, sizeof(mkey));
+	snprintf(hour, sizeof(hour), "%.10s", mkey);
+	snprintf(day, sizeof(day), "%.8s", mkey);
+	for (uint32_t i = 0; i < ru->n_srcsets && rc == 0; i++) {
+		const struct ds_rollup_srcset *set = &ru->srcsets[i];
+		const char *feed = ru->feeds[set->feed].name;
+		const char *dim = ds_dim_name((enum ds_dim)set->dim);
+		const char *per[2][2] = {{"h", hour}, {"d", day}};
+
+		ds_rollup_label(ru, (enum ds_dim)set->dim, set->value, label, sizeof(label));
+		for (int p = 0; p < 2 && rc == 0; p++) {
+			for (uint32_t k = 0; k < set->n && rc == 0;) {
+				cmd_begin(r, "PFADD");
+				cmd_argf(&r->cmd, "%s:%s:%s:%s:%s:%s:%s", r->prefix, ru->sensor, feed,
+					 per[p][0], per[p][1], dim, label);
+				for (uint32_t j = 0; j < ZADD_CHUNK && k < set->n; j++, k++)
+					cmd_u64(&r->cmd, set->src[k]);
+				rc = cmd_send(r, "PFADD");
+			}
+			if (rc == 0)
+				rc = cmd_expire(r, "%s:%s:%s:%s:%s:%s:%s", r->prefix, ru->sensor, feed,
+						per[p][0], per[p][1], dim, label);
+			if (rc != 0)
+				break;
+			cmd_begin(r, "SADD");
+			cmd_argf(&r->cmd, "%s:%s:%s:%s:%s:%s", r->prefix, ru->sensor, feed,
+				 per[p][0], per[p][1], dim);
+			cmd_arg(&r->cmd, label, strlen(label));
+			rc = cmd_send(r, "SADD");
+			if (rc == 0)
+				rc = cmd_expire(r, "%s:%s:%s:%s:%s:%s", r->prefix, ru->sensor, feed,
+						per[p][0], per[p][1], dim);
+		}
+	}
+	return rc;
+}
+
 static int
 queue_minute(struct ds_redis *r, const struct ds_rollup *ru, int64_t newest)
 {
@@ -747,6 +801,8 @@ queue_minute(struct ds_redis *r, const struct ds_rollup *ru, int64_t newest)
 		rc = queue_feed(r, ru, &ru->feeds[i], mkey);
 	if (rc == 0)
 		rc = queue_counters(r, ru, mkey);
+	if (rc == 0)
+		rc = queue_srcsets(r, ru);
 	if (rc == 0)
 		rc = queue_index(r, ru, mkey, newest);
 	if (rc < 0)
