@@ -220,6 +220,10 @@ static void check_redis_defaults(struct tcase *t, const struct ds_config_redis *
 	EXPECT_STR(t, r->password_file, "");
 	EXPECT_STR(t, r->key_prefix, "ds");
 	EXPECT_INT(t, r->retention_s, 30 * 86400);
+	EXPECT_INT(t, r->hour_retention_s, 35 * 86400);
+	EXPECT_INT(t, r->day_retention_s, 800 * 86400);
+	EXPECT_STR(t, r->rollup_timezone, "UTC");
+	EXPECT_INT(t, r->hll_values, 50);
 	EXPECT_INT(t, r->queue_minutes, 120);
 	EXPECT_INT(t, r->queue_full, DS_QUEUE_FULL_AUTO);
 	EXPECT_INT(t, r->connect_timeout_ms, 2000);
@@ -405,6 +409,10 @@ static const char full_yaml[] =
 	"  password_file: \"\"\n"
 	"  key_prefix: tele.v2\n"
 	"  retention: 7d\n"
+	"  hour_retention: 48h\n"
+	"  day_retention: 400d\n"
+	"  rollup_timezone: Asia/Tokyo\n"
+	"  hll_values: 7\n"
 	"  queue_minutes: 1440\n"
 	"  queue_full: wait\n"
 	"  connect_timeout: 250ms\n"
@@ -508,6 +516,11 @@ static void test_full(void)
 	EXPECT_STR(&t, cfg->redis.password_file, "");
 	EXPECT_STR(&t, cfg->redis.key_prefix, "tele.v2");
 	EXPECT_INT(&t, cfg->redis.retention_s, 7 * 86400);
+	EXPECT_INT(&t, cfg->redis.hour_retention_s, 48 * 3600);
+	EXPECT_INT(&t, cfg->redis.day_retention_s, 400 * 86400);
+	/* Needs /usr/share/zoneinfo/Asia/Tokyo (Debian's tzdata). */
+	EXPECT_STR(&t, cfg->redis.rollup_timezone, "Asia/Tokyo");
+	EXPECT_INT(&t, cfg->redis.hll_values, 7);
 	EXPECT_INT(&t, cfg->redis.queue_minutes, 1440);
 	EXPECT_INT(&t, cfg->redis.queue_full, DS_QUEUE_FULL_WAIT);
 	EXPECT_INT(&t, cfg->redis.connect_timeout_ms, 250);
@@ -576,12 +589,17 @@ static void chk_durations(struct tcase *t, const struct ds_config *c)
 	EXPECT_INT(t, c->redis.retry_max_ms, 1);
 	EXPECT_INT(t, c->redis.drain_timeout_ms, 86400000);
 	EXPECT_INT(t, c->redis.retention_s, 0);
+	EXPECT_INT(t, c->redis.hour_retention_s, 0);
+	EXPECT_INT(t, c->redis.day_retention_s, 0);
 	EXPECT_INT(t, c->capture.stats_interval_s, 0);
 }
 
 static void chk_long_durations(struct tcase *t, const struct ds_config *c)
 {
 	EXPECT_INT(t, c->redis.retention_s, 3650u * 86400u);
+	EXPECT_INT(t, c->redis.hour_retention_s, 3650u * 86400u);
+	EXPECT_INT(t, c->redis.day_retention_s, 3650u * 86400u);
+	EXPECT_INT(t, c->redis.hll_values, 65535);
 	EXPECT_INT(t, c->capture.stats_interval_s, 86400);
 	EXPECT_INT(t, c->redis.retry_max_ms, 3600000);
 	EXPECT_INT(t, c->redis.connect_timeout_ms, 60000);
@@ -667,10 +685,12 @@ static const struct {
 	  chk_empty_sections },
 	{ "durations: ms, bare seconds, d, zero",
 	  "redis:\n  connect_timeout: 1500ms\n  command_timeout: 600\n  retry_max: 1ms\n"
-	  "  drain_timeout: 1d\n  retention: 0\ncapture:\n  stats_interval: 0s\n" F,
+	  "  drain_timeout: 1d\n  retention: 0\n  hour_retention: 0\n  day_retention: 0s\n"
+	  "capture:\n  stats_interval: 0s\n" F,
 	  chk_durations },
 	{ "durations at their maximum",
 	  "redis:\n  retention: 3650d\n  retry_max: 60m\n  connect_timeout: 60000ms\n"
+	  "  hour_retention: 87600h\n  day_retention: 3650d\n  hll_values: 65535\n"
 	  "capture:\n  stats_interval: 24h\n" F, chk_long_durations },
 	{ "workers: empty list without ports", "workers: []\n" F, chk_empty_workers },
 	{ "flow style, unquoted IPv6, /0 prefixes",
@@ -911,8 +931,9 @@ static const struct {
 	  "9:20: workers[0].rx[0].q: unknown key (expected one of: port, queue)" },
 	{ "unknown key in redis", "redis:\n  hostname: x\n" F, NULL,
 	  "2:3: redis.hostname: unknown key (expected one of: enabled, host, port, unix_socket, "
-	  "db, username, password_env, password_file, key_prefix, retention, queue_minutes, "
-	  "queue_full, connect_timeout, command_timeout, retry_max, drain_timeout)" },
+	  "db, username, password_env, password_file, key_prefix, retention, hour_retention, "
+	  "day_retention, rollup_timezone, hll_values, queue_minutes, queue_full, "
+	  "connect_timeout, command_timeout, retry_max, drain_timeout)" },
 	{ "key names are case-sensitive", "Redis:\n  port: 1\n" F, NULL,
 	  "1:1: Redis: unknown key (expected one of: " ROOT_KEYS ")" },
 	{ "a key that is not a scalar", "? [a]\n: b\n" F, NULL,
@@ -1038,6 +1059,31 @@ static const struct {
 	{ "duration: retention range", "redis:\n  retention: 3651d\n" F, NULL,
 	  "2:14: redis.retention: expected a duration 0-3650d in whole seconds such as \"60s\" "
 	  "or \"5m\", got \"3651d\"" },
+	{ "duration: hour_retention range", "redis:\n  hour_retention: 3651d\n" F, NULL,
+	  "2:19: redis.hour_retention: expected a duration 0-3650d in whole seconds such as "
+	  "\"60s\" or \"5m\", got \"3651d\"" },
+	{ "duration: day_retention in whole seconds", "redis:\n  day_retention: 1500ms\n" F, NULL,
+	  "2:18: redis.day_retention: expected a duration 0-3650d in whole seconds such as "
+	  "\"60s\" or \"5m\", got \"1500ms\"" },
+
+	/* redis.hll_values and redis.rollup_timezone */
+	{ "hll_values 65536", "redis:\n  hll_values: 65536\n" F, NULL,
+	  "2:15: redis.hll_values: expected an integer 0-65535, got \"65536\"" },
+	{ "rollup_timezone misspelt", "redis:\n  rollup_timezone: Asia/Tokio\n" F, NULL,
+	  "2:20: redis.rollup_timezone: unknown time zone \"Asia/Tokio\" (cannot read "
+	  "/usr/share/zoneinfo/Asia/Tokio: No such file or directory)" },
+	{ "rollup_timezone a directory", "redis:\n  rollup_timezone: Asia\n" F, NULL,
+	  "2:20: redis.rollup_timezone: unknown time zone \"Asia\" (cannot read "
+	  "/usr/share/zoneinfo/Asia: Is a directory)" },
+	{ "rollup_timezone climbing out", "redis:\n  rollup_timezone: ../../etc/passwd\n" F,
+	  NULL, "2:20: redis.rollup_timezone: expected an IANA time zone name such as \"UTC\" or "
+	  "\"Asia/Tokyo\", got \"../../etc/passwd\"" },
+	{ "rollup_timezone absolute", "redis:\n  rollup_timezone: /etc/localtime\n" F, NULL,
+	  "2:20: redis.rollup_timezone: expected an IANA time zone name such as \"UTC\" or "
+	  "\"Asia/Tokyo\", got \"/etc/localtime\"" },
+	{ "rollup_timezone empty", "redis:\n  rollup_timezone: \"\"\n" F, NULL,
+	  "2:20: redis.rollup_timezone: expected an IANA time zone name such as \"UTC\" or "
+	  "\"Asia/Tokyo\", got \"\"" },
 
 	/* names and strings */
 	{ "name with a blank", "sensor:\n  id: a b\n" F, NULL,

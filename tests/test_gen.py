@@ -10,8 +10,12 @@ with tshark's counts, never with numbers the generator printed elsewhere.
 
 Campaigns (--campaign) are checked against the ranges file itself, read here
 with bisect, and the spray (--spray) against tshark's view of every option
-layout. The campaign cases need $DS_SHARED_DATA/geo/asn-country-ipv4-num.csv
-and are skipped without it.
+layout. The phases (--ports, --countries, --switch-at and their -after
+forms) are checked the same way: the rank order of the ports and of the
+source countries tshark sees on each side of the switch is the order of the
+weights given, and the truth's per-day counts are tshark's. The campaign and
+country cases need $DS_SHARED_DATA/geo/asn-country-ipv4-num.csv and are
+skipped without it.
 
 Cases run in table order and print one line each. The first case checks that
 bad arguments are rejected. Cases that need tshark are skipped when $TSHARK is
@@ -322,6 +326,34 @@ def case_bad_args(ctx):
     small = os.path.join(d, "small.csv")
     ok = "name=w,window=5656,sources=JP:4,packets=2"
     camp = ["--out", out, "--country-ranges", small, "--campaign"]
+    # Phases: weights, their dependencies and the switch time.
+    many = ",".join(f"{p}:1" for p in range(1, 65))
+    at = "2024-05-20T00:05:00Z"
+    cases += [
+        (["--out", out, "--ports", "23"], "'23'"),
+        (["--out", out, "--ports", "0:5"], "'0:5'"),
+        (["--out", out, "--ports", "23:0"], "'23:0'"),
+        (["--out", out, "--ports", "23:10001"], "'23:10001'"),
+        (["--out", out, "--ports", "23:1,23:2"], "23 twice"),
+        (["--out", out, "--ports", "23:1,,80:2"], "not ''"),
+        (["--out", out, "--ports", many], "at most 63 ports"),
+        (["--out", out, "--ports", "23:1", "--ports", "80:1"], "once"),
+        (["--out", out, "--countries", "US:1"], "--country-ranges"),
+        (["--out", out, "--country-ranges", small, "--countries", "USA:1"], "'USA:1'"),
+        (["--out", out, "--country-ranges", small, "--countries", "jp:1,JP:2"], "JP twice"),
+        (["--out", out, "--country-ranges", small, "--countries", "JP:1"],
+         "usable addresses of JP"),
+        (["--out", out, "--ports-after", "23:1"], "--switch-at"),
+        (["--out", out, "--switch-at", at], "--ports-after"),
+        (["--out", out, "--switch-at", "2024-05-20T00:10:00Z", "--ports-after", "23:1"],
+         "--switch-at '2024-05-20T00:10:00Z'"),
+        (["--out", out, "--switch-at", "2024-05-20", "--ports-after", "23:1"],
+         "--switch-at '2024-05-20'"),
+        (["--out", out, "--switch-at", "noon", "--ports-after", "23:1"], "'noon'"),
+        (["--out", out, "--country-ranges", small, "--switch-at", at,
+          "--countries-after", "JP:1"], "--countries as well"),
+        (["--out", out, "--spray", "--ports", "23:1"], "--spray"),
+    ]
     cases += [
         (["--out", out, "--campaign", ok], "--country-ranges"),
         (camp + [ok + ",colour=red"], "colour"),
@@ -357,7 +389,9 @@ def case_bad_args(ctx):
             raise AssertionError(f"{args}: rejected run created {out}")
     p = gen(["--help"], check=False)
     if p.returncode != 0 or any(o not in p.stdout for o in ("--outside-share", "--campaign",
-                                                               "--country-ranges", "--spray")):
+                                                               "--country-ranges", "--spray",
+                                                               "--ports", "--countries",
+                                                               "--switch-at")):
         raise AssertionError(f"--help: exit {p.returncode}, stdout {p.stdout[:80]!r}")
     # The smallest valid campaign runs on the small file: 4 of JP's 8 addresses.
     gen(camp + [ok])
@@ -797,6 +831,142 @@ def case_campaign_added(ctx):
             "the plain run's")
 
 
+# Two UTC days, the weights switching at the second midnight. No port of
+# the specs is Mirai's (23, 2323), whose 13.5 % of all packets would top any
+# list; neighbouring weights are 5 points apart, about 2.2 % of all packets,
+# well above what the other kinds add to a port (IPv6 SYNs to 22 and 80, the
+# sweepers' ports: 0.6 % at most) and above the noise of 20000 packets.
+PHASE_SWITCH = "2024-05-21"
+PHASES = [
+    {"ports": {445: 30, 80: 25, 22: 20, 3389: 15, 8080: 10},
+     "countries": {"US": 40, "CN": 30, "BR": 20, "JP": 10}},
+    {"ports": {3389: 30, 8080: 25, 445: 20, 5555: 15, 22: 10},
+     "countries": {"CN": 35, "IN": 25, "US": 20, "RU": 12, "JP": 8}},
+]
+PHASE_ARGS = ["--duration", "2d", "--packets", "40000", "--seed", "11",
+              "--switch-at", PHASE_SWITCH]
+
+
+def weights_arg(w):
+    return ",".join(f"{k}:{v}" for k, v in w.items())
+
+
+def rank_order(counts, keys):
+    """keys ordered by counts, most first (ties by key)."""
+    return sorted(keys, key=lambda k: (-counts.get(k, 0), str(k)))
+
+
+def tshark_days(rows, ranges, switch_ns):
+    """From tshark's rows: SYNs per port and IPv4 packets per source country
+    on each side of the switch, and the truth's per-day figures."""
+    syn_ports = [{}, {}]
+    cc_packets = [{}, {}]
+    days = {}
+    for r in rows:
+        ts = epoch_ns(r["frame.time_epoch"])
+        phase = int(ts >= switch_ns)
+        day = days.setdefault(utc_day(ts), {"packets": 0, "outside": 0, "tcp_dst_ports": {},
+                                            "src_countries": {}})
+        day["packets"] += 1
+        cc = None
+        if r["ip.src"]:
+            dst = ipaddress.ip_address(first(r["ip.dst"]))
+            inside = any(dst in p for p in DEFAULT_PREFIXES)
+            proto = first(r["ip.proto"])
+            cc = ranges.lookup(ipaddress.ip_address(first(r["ip.src"]))) or "none"
+            cc_packets[phase][cc] = cc_packets[phase].get(cc, 0) + 1
+        else:
+            inside = ipaddress.ip_address(r["ipv6.dst"]) in DEFAULT_PREFIX6
+            proto = r["ipv6.nxt"]
+        if not inside:
+            day["outside"] += 1
+            continue
+        if cc:
+            day["src_countries"][cc] = day["src_countries"].get(cc, 0) + 1
+        # The outer header only: an ICMP error's quoted TCP header is no TCP packet.
+        if proto == "6":
+            port = first(r["tcp.dstport"])
+            day["tcp_dst_ports"][port] = day["tcp_dst_ports"].get(port, 0) + 1
+            if int(first(r["tcp.flags"]), 16) & 0x12 == 0x02:
+                syn_ports[phase][int(port)] = syn_ports[phase].get(int(port), 0) + 1
+    return syn_ports, cc_packets, days
+
+
+def case_phases(ctx):
+    """--ports/--countries before and after --switch-at: tshark's rank order of
+    the ports and of the source countries (bisect on the ranges file) on each
+    side is the order of the weights given, and no packet before the switch
+    comes from a country only named after it (nor the reverse); the truth's
+    phases are the arguments and its per-day figures tshark's; same
+    arguments, same bytes."""
+    if not os.path.exists(RANGES):
+        raise Skip(f"{RANGES} absent")
+    if not TSHARK:
+        raise Skip("tshark absent")
+    d = ctx["tmp"]
+    path, truth_path = f"{d}/phases.pcap", f"{d}/phases.json"
+    args = PHASE_ARGS + ["--country-ranges", RANGES,
+                         "--ports", weights_arg(PHASES[0]["ports"]),
+                         "--ports-after", weights_arg(PHASES[1]["ports"]),
+                         "--countries", weights_arg(PHASES[0]["countries"]),
+                         "--countries-after", weights_arg(PHASES[1]["countries"])]
+    gen(["--out", path, "--truth", truth_path] + args)
+    with open(truth_path) as f:
+        truth = json.load(f)
+    switch_ns = int(datetime.datetime.fromisoformat(PHASE_SWITCH).replace(
+        tzinfo=datetime.timezone.utc).timestamp()) * 10**9
+    rows = tshark_rows_fields(path, ["frame.time_epoch", "ip.src", "ip.dst", "ip.proto",
+                                     "ipv6.dst", "ipv6.nxt", "tcp.flags", "tcp.dstport"])
+    syn_ports, cc_packets, days = tshark_days(rows, CountryRanges(RANGES), switch_ns)
+    errors = []
+    orders = []
+    for phase, spec in enumerate(PHASES):
+        # The specs list their keys by weight, heaviest first.
+        got = rank_order(syn_ports[phase], spec["ports"])
+        if got != list(spec["ports"]):
+            errors.append(f"phase {phase}: SYN ports ranked "
+                          f"{[(p, syn_ports[phase].get(p)) for p in got]}, want "
+                          f"{list(spec['ports'])}")
+        got_cc = rank_order(cc_packets[phase], cc_packets[phase])
+        if got_cc != list(spec["countries"]):
+            errors.append(f"phase {phase}: IPv4 source countries ranked "
+                          f"{[(c, cc_packets[phase][c]) for c in got_cc]}, want "
+                          f"{list(spec['countries'])}")
+        orders.append(f"ports {[(p, syn_ports[phase].get(p)) for p in got]}, countries "
+                      f"{[(c, cc_packets[phase][c]) for c in got_cc]}")
+    want_phases = [{"from": "2024-05-20T00:00:00Z", "to": "2024-05-21T00:00:00Z"},
+                   {"from": "2024-05-21T00:00:00Z", "to": "2024-05-22T00:00:00Z"}]
+    for w, spec in zip(want_phases, PHASES):
+        w["scan_ports"] = {str(k): v for k, v in spec["ports"].items()}
+        w["countries"] = spec["countries"]
+    if truth.get("phases") != want_phases:
+        errors.append(f"truth phases {truth.get('phases')}, want {want_phases}")
+    got_days = truth.get("days", {})
+    if sorted(got_days) != sorted(days):
+        errors.append(f"truth days {sorted(got_days)}, tshark {sorted(days)}")
+    for day in sorted(days):
+        for key in ("packets", "outside", "tcp_dst_ports", "src_countries"):
+            g, t = got_days.get(day, {}).get(key), days[day][key]
+            if g == t:
+                continue
+            if isinstance(g, dict):
+                diff = sorted((k, g.get(k), t.get(k)) for k in set(g) | set(t)
+                              if g.get(k) != t.get(k))
+                errors.append(f"{day} {key} (key, truth, tshark): {diff[:5]}")
+            else:
+                errors.append(f"{day} {key}: truth {g} != tshark {t}")
+
+    # Determinism: the same arguments, the same bytes.
+    gen(["--out", f"{d}/phases2.pcap", "--truth", f"{d}/phases2.json"] + args)
+    if sha256(path) != sha256(f"{d}/phases2.pcap") or \
+            sha256(truth_path) != sha256(f"{d}/phases2.json"):
+        errors.append("same arguments gave a different pcap or truth")
+    if errors:
+        raise AssertionError("; ".join(errors[:8]))
+    return (f"{len(rows)} packets; before the switch {orders[0]}; after {orders[1]}; the "
+            f"truth's phases and per-day ports and countries agree; same bytes twice")
+
+
 SPRAY_PACKETS = 100000
 
 
@@ -883,6 +1053,7 @@ CASES = [
     ("custom_prefixes", case_custom_prefixes),
     ("campaign", case_campaign),
     ("campaign_added", case_campaign_added),
+    ("phases", case_phases),
     ("spray", case_spray),
     ("throughput", case_throughput),
     ("spray_throughput", case_spray_throughput),

@@ -43,7 +43,7 @@ rnd(void)
 static struct ds_hist_limits
 limits(uint32_t feeds, uint32_t pairs, uint32_t layouts)
 {
-	return (struct ds_hist_limits){feeds, pairs, layouts, 64, 256};
+	return (struct ds_hist_limits){feeds, pairs, layouts, 64, 256, 0};
 }
 
 /* A decoded TCP packet, as ds_decode() would produce it. */
@@ -120,10 +120,10 @@ test_bad_arguments(void)
 		limits(1, 512, 16),             /* too small */
 		limits(1, 1024, 0),             /* no layouts */
 		limits(1, 1024, 65536),         /* too many layouts */
-		{1, 1024, 16, 0, 256},          /* no AS */
-		{1, 1024, 16, 1 << 20, 256},    /* too many ASes for the pair key */
-		{1, 1024, 16, 64, 0},           /* no fingerprint */
-		{1, 1024, 16, 64, 65536},       /* too many fingerprints */
+		{1, 1024, 16, 0, 256, 0},       /* no AS */
+		{1, 1024, 16, 1 << 20, 256, 0}, /* too many ASes for the pair key */
+		{1, 1024, 16, 64, 0, 0},        /* no fingerprint */
+		{1, 1024, 16, 64, 65536, 0},    /* too many fingerprints */
 	};
 
 	printf("bad arguments\n");
@@ -461,7 +461,7 @@ test_reset(void)
 static void
 test_geo_dims(void)
 {
-	struct ds_hist_limits lim = {1, 4096, 16, 4, 256};
+	struct ds_hist_limits lim = {1, 4096, 16, 4, 256, 0};
 	struct ds_minbuf *b[2] = {ds_minbuf_create(&lim), ds_minbuf_create(&lim)};
 	struct ds_merge *m = ds_merge_create(&lim);
 	struct ds_rollup *r;
@@ -550,7 +550,7 @@ u32_cmp(const void *a, const void *b)
 static void
 test_signatures_watch_fingerprints(void)
 {
-	struct ds_hist_limits lim = {1, 4096, 16, 64, 4};
+	struct ds_hist_limits lim = {1, 4096, 16, 64, 4, 50};
 	struct ds_minbuf *b[2] = {ds_minbuf_create(&lim), ds_minbuf_create(&lim)};
 	struct ds_merge *m = ds_merge_create(&lim);
 	static const char *watch_names[64];
@@ -626,8 +626,12 @@ test_signatures_watch_fingerprints(void)
 		for (uint32_t i = 0; i < 15; i++)
 			CHECK(v[i] == 0x05000000u + i, "source %u", i);
 	}
+	/* The feed's own set, and sets only for the top values (all of them, here). */
+	set = NULL;
 	for (uint32_t i = 0; i < r->n_srcsets; i++)
-		CHECK(ds_dim_has_srcset(r->srcsets[i].dim), "only signature/watch dims carry sets");
+		if (r->srcsets[i].dim == DS_SRCSET_FEED)
+			set = &r->srcsets[i];
+	CHECK(set != NULL && set->n == 15, "the feed's source set of 15");
 
 	/* Fingerprints: four named, the rest `other`, nothing lost. */
 	CHECK(r->feeds[0].dims[DS_DIM_TCP_FINGERPRINT].n == 5, "4 fingerprints + other: %u",
@@ -650,6 +654,43 @@ out:
 	ds_merge_free(m);
 }
 
+static void
+test_srcset_top_values(void)
+{
+	struct ds_hist_limits lim = {1, 4096, 16, 64, 64, 3};
+	struct ds_minbuf *b = ds_minbuf_create(&lim);
+	struct ds_merge *m = ds_merge_create(&lim);
+	struct ds_rollup *r;
+	uint32_t ports = 0;
+
+	printf("source sets: only the top values of each dimension (ties included)\n");
+	ds_minbuf_reset(b, 1);
+	/* Port p gets 10 - p packets from one source each, p = 0..9; ports 2 and 3 tie. */
+	for (uint32_t p = 0; p < 10; p++)
+		for (uint32_t k = 0; k < (p == 3 ? 8 : 10 - p); k++) {
+			struct ds_pkt pk = tcp(0x06000000u + p * 100 + k, 1, (uint16_t)(1000 + p),
+					       DS_TCP_SYN | DS_TCP_ACK, 1, NULL, 0);
+
+			ds_minbuf_count(b, 0, &pk, 60, NULL, 0, 0);
+		}
+	r = ds_merge_minute(m, &b, 1, &names, 1);
+	CHECK(r != NULL, "merge");
+	for (uint32_t i = 0; r != NULL && i < r->n_srcsets; i++) {
+		const struct ds_rollup_srcset *s = &r->srcsets[i];
+
+		if (s->dim != DS_DIM_TCP_DST_PORT)
+			continue;
+		ports++;
+		CHECK(s->value >= 1000 && s->value <= 1003, "port %u is not a top value", s->value);
+		CHECK(s->n == (s->value == 1003 ? 8u : 10 - (s->value - 1000)),
+		      "port %u: %u sources", s->value, s->n);
+	}
+	CHECK(ports == 4, "ports 1000-1002 and 1003 (tied with 1002): %u sets", ports);
+	ds_rollup_free(r);
+	ds_minbuf_free(b);
+	ds_merge_free(m);
+}
+
 int
 main(void)
 {
@@ -662,6 +703,7 @@ main(void)
 	test_reset();
 	test_geo_dims();
 	test_signatures_watch_fingerprints();
+	test_srcset_top_values();
 	printf("%s (%d failure%s)\n", failures ? "FAIL" : "PASS", failures,
 	       failures == 1 ? "" : "s");
 	return failures ? 1 : 0;

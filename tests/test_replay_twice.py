@@ -6,10 +6,11 @@ that deletes the minute's keys and writes absolute values. So:
 
  1. A generated capture (200000 packets over 30 minutes, two feeds) is
     replayed into a fresh redis-server; the whole keyspace is snapshotted.
- 2. Stale content is planted in a few of the minute's keys (a wrong total,
-    an extra port, an extra key-less dimension value), then the same capture
-    is replayed again into the same server. The snapshot must equal the
-    first one: nothing doubled, nothing planted survived.
+ 2. Stale content is planted in a few of the minute's keys (an extra summary
+    field, stray members of :sources sets, one of a dimension that has no key),
+    then the same capture is replayed again into the same server. The snapshot
+    (minutes, hours and days) must equal the first one: nothing doubled, nothing
+    planted survived.
  3. `--replay A B` with B covering the minutes after A's must give, minute
     by minute, what replaying A alone and B alone gave.
 
@@ -93,13 +94,15 @@ def main():
         checks.ok(len(snap1) > 30 * 4, "first replay: keys in Redis %d > %d" % (
             len(snap1), 30 * 4))
 
-        # Stale content a non-idempotent writer would leave behind.
+        # Stale content a non-idempotent writer would leave behind. Planted where the
+        # rollup script does not read old values to apply differences to the hour
+        # and day (it does read the summary's sums, the packets zsets and the
+        # counters): an extra summary field, and stray members of :sources zsets.
         mk = d.minute_key(minutes1[len(minutes1) // 2])
         base = "%s:%s:dark4:%s" % (d.KEY_PREFIX, d.SENSOR, mk)
-        c.call("HSET", base, "packets", "1")
-        c.call("ZADD", base + ":tcp_dst_port", "7", "64999")
-        c.call("ZADD", base + ":icmp6", "3", "255/255")
-        c.call("HSET", "%s:%s:%s:counters" % (d.KEY_PREFIX, d.SENSOR, mk), "rx_packets", "2")
+        c.call("HSET", base, "planted", "1")
+        c.call("ZADD", base + ":tcp_dst_port:sources", "7", "64999")
+        c.call("ZADD", base + ":icmp6:sources", "3", "255/255")
         d.log("     planted stale values in minute %s of feed dark4" % mk)
 
     lines2 = replay(checks, "second replay", server, [cap], os.path.join(work, "2.jsonl"))

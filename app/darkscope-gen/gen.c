@@ -31,6 +31,12 @@
  * of a run are the same with or without a campaign (unless the campaign
  * takes over a window a source would have had, see gen_model.c).
  *
+ * --ports and --countries reweight the kinds' packets, and --switch-at
+ * changes the weights half-way: the loop tells the model the phase of each
+ * packet from its timestamp. With countries, a packet of an IPv4 kind draws
+ * its source country before its source; that one extra draw is made only
+ * with --countries, so without these options every file is what it was.
+ *
  * Timestamps are the order statistics of N uniform draws, produced in order
  * without storing or sorting them: given the previous instant t (as a
  * fraction of the span) and m instants still to come, the next one is the
@@ -174,6 +180,15 @@ usage(FILE *f)
 		"  --country-ranges FILE  ip-location-db asn-country CSV (start,end,cc):\n"
 		"                       where campaign sources come from\n"
 		"  --spray              every packet a SYN with random options and window\n"
+		"  --ports SPEC         weights of the scan kind's destination ports,\n"
+		"                       PORT:W[,PORT:W...] such as 23:30,445:25,80:20\n"
+		"  --countries SPEC     source countries of the IPv4 packets with their\n"
+		"                       weights, CC:W[,CC:W...] such as US:40,CN:30,JP:10\n"
+		"                       (needs --country-ranges)\n"
+		"  --switch-at TIME     from TIME on, use the weights of --ports-after\n"
+		"                       and/or --countries-after\n"
+		"  --ports-after SPEC   scan ports from --switch-at on\n"
+		"  --countries-after SPEC  source countries from --switch-at on\n"
 		"  --help               print this text\n"
 		"\n"
 		"See docs/GENERATOR.md for the traffic model and the truth file.\n");
@@ -235,8 +250,9 @@ days_from_civil(int64_t y, unsigned int m, unsigned int d)
 	return era * 146097 + doe - 719468;
 }
 
+/* "YYYY-MM-DDTHH:MM:SS[Z]" or "YYYY-MM-DD", UTC, from 1970, into Unix seconds. */
 static int
-opt_start(struct ds_gen_opts *o, const char *opt, const char *val)
+parse_time(const char *val, uint64_t *out)
 {
 	static const unsigned int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	const char *p = val;
@@ -258,10 +274,29 @@ opt_start(struct ds_gen_opts *o, const char *opt, const char *val)
 	if (*p != '\0' || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
 	    (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || s > 59)
 		goto fail;
-	o->start_s = (uint64_t)days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+	*out = (uint64_t)days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
 	return 0;
 fail:
-	return bad(opt, val, "a UTC time YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DD, from 1970");
+	return -EINVAL;
+}
+
+static int
+opt_start(struct ds_gen_opts *o, const char *opt, const char *val)
+{
+	if (parse_time(val, &o->start_s))
+		return bad(opt, val, "a UTC time YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DD, from 1970");
+	return 0;
+}
+
+/* Whether it lies inside the capture is checked once --start and --duration are known. */
+static int
+opt_switch_at(struct ds_gen_opts *o, const char *opt, const char *val)
+{
+	if (parse_time(val, &o->switch_s))
+		return bad(opt, val, "a UTC time YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DD, from 1970");
+	o->switch_arg = val;
+	o->phased = true;
+	return 0;
 }
 
 static int
@@ -658,6 +693,148 @@ opt_campaign(struct ds_gen_opts *o, const char *opt, const char *val)
 }
 
 /*
+ * --ports PORT:W[,PORT:W...] and --countries CC:W[,CC:W...] (and their
+ * -after forms): a list of keys with relative weights. Like --campaign, a
+ * mistake is reported against the whole argument, with the entry at fault
+ * quoted in the expectation.
+ */
+static int
+weights_split(const char *opt, const char *val, char *buf, size_t size, char **item,
+	      unsigned int max, unsigned int *n_out, const char *what)
+{
+	char msg[160];
+	unsigned int n;
+
+	if (strlen(val) >= size)
+		return bad(opt, val, "a list of at most 1023 characters");
+	strcpy(buf, val);
+	n = split(buf, ',', item, max);
+	if (n > max) {
+		snprintf(msg, sizeof(msg), "at most %u %s", max, what);
+		return bad(opt, val, msg);
+	}
+	*n_out = n;
+	return 0;
+}
+
+/*
+ * "KEY:W" into a copy of the key (the item stays whole for messages) and a
+ * weight 1..DS_GEN_SPEC_WEIGHT_MAX; false on a bad item.
+ */
+static bool
+weight_item(const char *item, char *key, size_t size, uint64_t *w)
+{
+	const char *colon = strchr(item, ':');
+
+	if (!colon || (size_t)(colon - item) >= size)
+		return false;
+	memcpy(key, item, (size_t)(colon - item));
+	key[colon - item] = '\0';
+	return parse_in(colon + 1, 1, DS_GEN_SPEC_WEIGHT_MAX, w);
+}
+
+static int
+ports_spec(struct ds_gen_phase_spec *ph, const char *opt, const char *val)
+{
+	char buf[1024], *item[DS_GEN_MAX_SPEC_PORTS + 1], key[8], msg[160];
+	unsigned int n, i, j;
+	uint64_t port, w;
+	int ret;
+
+	if (ph->ports_arg)
+		return bad(opt, val, "the option once");
+	ret = weights_split(opt, val, buf, sizeof(buf), item, DS_GEN_MAX_SPEC_PORTS, &n, "ports");
+	if (ret)
+		return ret;
+	for (i = 0; i < n; i++) {
+		if (!weight_item(item[i], key, sizeof(key), &w) ||
+		    !parse_in(key, 1, 65535, &port)) {
+			snprintf(msg, sizeof(msg), "PORT:WEIGHT items such as 23:30, ports 1 to "
+				 "65535 and weights 1 to %u, not '%.24s'", DS_GEN_SPEC_WEIGHT_MAX,
+				 item[i]);
+			return bad(opt, val, msg);
+		}
+		for (j = 0; j < i; j++)
+			if (ph->ports[j].value == port) {
+				snprintf(msg, sizeof(msg), "each port once, not %" PRIu64 " twice",
+					 port);
+				return bad(opt, val, msg);
+			}
+		ph->ports[i] = (struct ds_gen_weight){ (uint32_t)port, (uint32_t)w };
+	}
+	ph->n_ports = n;
+	ph->ports_arg = val;
+	return 0;
+}
+
+static int
+countries_spec(struct ds_gen_phase_spec *ph, const char *opt, const char *val)
+{
+	char buf[1024], *item[DS_GEN_MAX_SPEC_CC + 1], key[4], msg[160];
+	unsigned int n, i, j;
+	uint64_t w;
+	int ret;
+
+	if (ph->countries_arg)
+		return bad(opt, val, "the option once");
+	ret = weights_split(opt, val, buf, sizeof(buf), item, DS_GEN_MAX_SPEC_CC, &n,
+			    "countries");
+	if (ret)
+		return ret;
+	for (i = 0; i < n; i++) {
+		if (!weight_item(item[i], key, sizeof(key), &w) || strlen(key) != 2 ||
+		    !((key[0] | 0x20) >= 'a' && (key[0] | 0x20) <= 'z') ||
+		    !((key[1] | 0x20) >= 'a' && (key[1] | 0x20) <= 'z')) {
+			snprintf(msg, sizeof(msg), "CC:WEIGHT items such as JP:10, two-letter "
+				 "country codes and weights 1 to %u, not '%.24s'",
+				 DS_GEN_SPEC_WEIGHT_MAX, item[i]);
+			return bad(opt, val, msg);
+		}
+		ph->cc[i][0] = (char)(key[0] & ~0x20);
+		ph->cc[i][1] = (char)(key[1] & ~0x20);
+		ph->cc[i][2] = '\0';
+		for (j = 0; j < i; j++)
+			if (strcmp(ph->cc[i], ph->cc[j]) == 0) {
+				snprintf(msg, sizeof(msg), "each country once, not %s twice",
+					 ph->cc[i]);
+				return bad(opt, val, msg);
+			}
+		ph->cc_weight[i] = (uint32_t)w;
+	}
+	ph->n_cc = n;
+	ph->countries_arg = val;
+	return 0;
+}
+
+static int
+opt_ports(struct ds_gen_opts *o, const char *opt, const char *val)
+{
+	o->phased = true;
+	return ports_spec(&o->phase[0], opt, val);
+}
+
+static int
+opt_ports_after(struct ds_gen_opts *o, const char *opt, const char *val)
+{
+	o->phased = true;
+	return ports_spec(&o->phase[1], opt, val);
+}
+
+static int
+opt_countries(struct ds_gen_opts *o, const char *opt, const char *val)
+{
+	o->phased = true;
+	return countries_spec(&o->phase[0], opt, val);
+}
+
+static int
+opt_countries_after(struct ds_gen_opts *o, const char *opt, const char *val)
+{
+	o->phased = true;
+	return countries_spec(&o->phase[1], opt, val);
+}
+
+/*
  * The options as a table, parsed by hand rather than by getopt_long(): getopt
  * prints messages of its own and accepts abbreviations, while a user mistake
  * here must give exactly one line that names the option, the value and what
@@ -683,6 +860,11 @@ static const struct option_def option_defs[] = {
 	{ "--campaign", true, opt_campaign },
 	{ "--country-ranges", true, opt_ranges },
 	{ "--spray", false, opt_spray },
+	{ "--ports", true, opt_ports },
+	{ "--countries", true, opt_countries },
+	{ "--switch-at", true, opt_switch_at },
+	{ "--ports-after", true, opt_ports_after },
+	{ "--countries-after", true, opt_countries_after },
 };
 
 static void
@@ -738,11 +920,65 @@ check_campaigns(const struct ds_gen_opts *o)
 	return 0;
 }
 
+/*
+ * What the weight options need of each other and of the rest of the command
+ * line. A phase-1 weight that is not given is phase 0's, so that the
+ * model sees two complete phases whenever there is a switch.
+ */
+static int
+check_phases(struct ds_gen_opts *o)
+{
+	struct ds_gen_phase_spec *before = &o->phase[0], *after = &o->phase[1];
+	const char *after_opt = after->ports_arg ? "--ports-after" : "--countries-after";
+
+	if (!o->phased)
+		return 0;
+	if (o->spray) {
+		fprintf(stderr, PROG ": --spray: expected no --ports, --countries or --switch-at "
+			"(the spray draws its sources and ports uniformly)\n");
+		return -EINVAL;
+	}
+	if ((after->ports_arg || after->countries_arg) && !o->switch_arg) {
+		fprintf(stderr, PROG ": %s: expected --switch-at TIME as well (when the weights "
+			"change)\n", after_opt);
+		return -EINVAL;
+	}
+	if (o->switch_arg && !after->ports_arg && !after->countries_arg) {
+		fprintf(stderr, PROG ": --switch-at: expected --ports-after or --countries-after "
+			"as well (the weights from then on)\n");
+		return -EINVAL;
+	}
+	if (after->countries_arg && !before->countries_arg) {
+		fprintf(stderr, PROG ": --countries-after: expected --countries as well (the "
+			"source countries before the switch)\n");
+		return -EINVAL;
+	}
+	if (before->countries_arg && !o->ranges_path) {
+		fprintf(stderr, PROG ": --countries: expected --country-ranges FILE as well (the "
+			"countries' addresses come from it)\n");
+		return -EINVAL;
+	}
+	if (o->switch_arg && (o->switch_s <= o->start_s ||
+			      o->switch_s >= o->start_s + o->duration_s))
+		return bad("--switch-at", o->switch_arg, "a time after --start and before the end "
+			   "of the capture (--start plus --duration)");
+	if (!after->ports_arg) {
+		after->n_ports = before->n_ports;
+		memcpy(after->ports, before->ports, sizeof(after->ports));
+	}
+	if (!after->countries_arg) {
+		after->n_cc = before->n_cc;
+		memcpy(after->cc, before->cc, sizeof(after->cc));
+		memcpy(after->cc_weight, before->cc_weight, sizeof(after->cc_weight));
+	}
+	return 0;
+}
+
 /* 0 to run, 1 for --help, -EINVAL after printing the reason. */
 static int
 parse_args(struct ds_gen_opts *o, int argc, char **argv)
 {
-	int i;
+	int i, ret_phases;
 
 	default_opts(o);
 	for (i = 1; i < argc; i++) {
@@ -803,6 +1039,9 @@ parse_args(struct ds_gen_opts *o, int argc, char **argv)
 			"2106-02-07T06:28:16Z (32-bit pcap seconds)\n");
 		return -EINVAL;
 	}
+	ret_phases = check_phases(o);
+	if (ret_phases)
+		return ret_phases;
 	return check_campaigns(o);
 }
 
@@ -917,12 +1156,15 @@ clock_next(struct clock *c)
 
 /* ---- the run ---------------------------------------------------------- */
 
-/* Source floor(n * u^2): low indexes are picked more often (heavy hitters). */
+/*
+ * Source first + floor(n * u^2) of the n from first: low indexes are picked
+ * more often (heavy hitters). The whole pool, or one country's sub-pool.
+ */
 static uint32_t
-pick_source(struct ds_gen_pool *p, struct ds_gen_rng *r)
+pick_source(struct ds_gen_pool *p, uint32_t first, uint32_t n, struct ds_gen_rng *r)
 {
 	uint64_t u = ds_gen_rng_u32(r);
-	uint32_t i = (uint32_t)(((uint64_t)p->n * ((u * u) >> 32)) >> 32);
+	uint32_t i = first + (uint32_t)(((uint64_t)n * ((u * u) >> 32)) >> 32);
 
 	p->used[i / 64] |= UINT64_C(1) << (i % 64);
 	return i;
@@ -937,9 +1179,10 @@ struct mix {
 };
 
 /*
- * The kind's packet: kind, source, outside and tags are drawn in this order
- * from the packet stream. The order of the draws is part of the output:
- * changing it changes every file a given seed produces.
+ * The kind's packet: kind, source country (only with --countries, IPv4
+ * kinds), source, outside and tags are drawn in this order from the packet
+ * stream. The order of the draws is part of the output: changing it changes
+ * every file a given seed produces.
  */
 static size_t
 build_kind(struct ds_gen *g, const struct mix *m, struct ds_gen_pkt *p, uint8_t *frame,
@@ -947,6 +1190,7 @@ build_kind(struct ds_gen *g, const struct mix *m, struct ds_gen_pkt *p, uint8_t 
 {
 	const struct ds_gen_kind *kind;
 	struct ds_gen_source *src;
+	struct ds_gen_pool *pool;
 	enum ds_gen_tags tags;
 	unsigned int k;
 	size_t l2_len;
@@ -954,7 +1198,20 @@ build_kind(struct ds_gen *g, const struct mix *m, struct ds_gen_pkt *p, uint8_t 
 
 	k = ds_gen_table_pick(&m->kinds, &g->rng);
 	kind = &ds_gen_kinds[k];
-	src = &g->pool[k].src[pick_source(&g->pool[k], &g->rng)];
+	pool = &g->pool[k];
+	/* The builder reads the phase (scan ports): the packet's time decides it. */
+	g->phase = p->ts_ns >= g->switch_ns;
+	if (pool->sub_first) {
+		uint32_t u = ds_gen_table_pick(&g->cc_table[g->phase], &g->rng);
+
+		src = &pool->src[pick_source(pool, pool->sub_first[u],
+					     pool->sub_first[u + 1] - pool->sub_first[u],
+					     &g->rng)];
+		g->pkt_cc = (int)g->src_cc[u];
+	} else {
+		src = &pool->src[pick_source(pool, 0, pool->n, &g->rng)];
+		g->pkt_cc = -1;
+	}
 	p->outside = ds_gen_rng_chance(&g->rng, m->outside_p);
 	r = ds_gen_rng_u32(&g->rng);
 	tags = r < m->qinq_p ? DS_GEN_QINQ : r < m->tagged_p ? DS_GEN_VLAN : DS_GEN_UNTAGGED;
@@ -1036,6 +1293,7 @@ run(struct ds_gen *g, struct ds_gen_truth *truth, struct out *o)
 			p.outside = false;
 			p.l3 = frame + 14;
 			k = DS_GEN_KIND_CAMPAIGN;
+			g->pkt_cc = (int)g->camp[e->campaign].country[e->cc];
 			len = 14 + ds_gen_campaign_build(g, e, &p);
 		} else {
 			p.ts_ns = next_ns;
@@ -1043,6 +1301,7 @@ run(struct ds_gen *g, struct ds_gen_truth *truth, struct out *o)
 				p.outside = false;
 				p.l3 = frame + 14;
 				k = DS_GEN_KIND_SPRAY;
+				g->pkt_cc = -1;
 				len = 14 + ds_gen_spray_build(g, &p);
 			} else {
 				len = build_kind(g, &m, &p, frame, &k, &tags);
@@ -1104,16 +1363,25 @@ main(int argc, char **argv)
 	}
 	ds_gen_rng_seed(&g->pool_rng, g->opt.seed, DS_GEN_STREAM_POOLS);
 	ds_gen_rng_seed(&g->rng, g->opt.seed, DS_GEN_STREAM_PACKETS);
-	what = "source pools";
-	ret = ds_gen_model_init(g);
-	if (ret)
-		goto fail;
+	g->switch_ns = g->opt.switch_arg ? g->opt.switch_s * 1000000000 : UINT64_MAX;
+	g->pkt_cc = -1;
 	/*
 	 * The ranges file belongs to the command line: its mistakes (already
-	 * reported in one line) exit 2 like any other, before anything is written.
+	 * reported in one line) exit 2 like any other, before anything is
+	 * written; so does a --countries country with too few addresses for its
+	 * sources. The file is read first because the pools draw from it; the
+	 * two use separate random streams, so the order changes no byte.
 	 */
 	what = "campaigns";
 	ret = ds_gen_campaign_init(g);
+	if (ret == -EINVAL) {
+		status = EXIT_USAGE;
+		goto out;
+	}
+	if (ret)
+		goto fail;
+	what = "source pools";
+	ret = ds_gen_model_init(g);
 	if (ret == -EINVAL) {
 		status = EXIT_USAGE;
 		goto out;

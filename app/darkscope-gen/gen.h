@@ -30,6 +30,14 @@
  * packet is a SYN with a random option layout and window, the hostile input
  * of the sensor's memory-bound test.
  *
+ * Two options reweight the kinds' mix, in up to two phases split at
+ * --switch-at: --ports gives the weights of the scan kind's destination
+ * ports, --countries the source countries of every IPv4 packet of the kinds.
+ * With countries, each IPv4 kind's pool is cut into one sub-pool per country
+ * (addresses drawn from that country's ranges), and a packet first draws its
+ * country with the weights of its phase, then a source of that sub-pool, so
+ * a country keeps its hosts across the switch and only their share changes.
+ *
  * Everything random comes from xoshiro256** streams seeded by splitmix64
  * from --seed, one stream per purpose (timestamps, source pools, packets,
  * campaign packets, and one per campaign and day), so that the same
@@ -64,6 +72,20 @@
 #define DS_GEN_CAMPAIGN_MAX_P UINT32_C(65536)           /* packets per source and day */
 #define DS_GEN_CAMPAIGN_MAX_DAY_PACKETS (UINT64_C(1) << 24)
 #define DS_GEN_CAMPAIGN_MAX_SOURCES (UINT64_C(1) << 24)
+
+/*
+ * Limits of --ports and --countries (and their -after forms). A phase's
+ * ports share one weighted table with the "any port" tail, and a table holds
+ * DS_GEN_TABLE_MAX values; weights are small so that the scaled sums of
+ * ds_gen_model_init() stay far below 2^32.
+ */
+#define DS_GEN_MAX_SPEC_PORTS 63
+#define DS_GEN_MAX_SPEC_CC 64
+#define DS_GEN_SPEC_WEIGHT_MAX 10000
+
+/* Country tables: every campaign's countries and both phases' --countries. */
+#define DS_GEN_MAX_COUNTRIES (DS_GEN_MAX_CAMPAIGNS * DS_GEN_CAMPAIGN_MAX_CC + \
+			      2 * DS_GEN_MAX_SPEC_CC)
 
 /*
  * Random streams, one per purpose (see the top of this file). Campaign c
@@ -267,6 +289,21 @@ struct ds_gen_campaign_spec {
 	uint16_t dports[DS_GEN_CAMPAIGN_MAX_DPORTS];
 };
 
+/*
+ * The weights of one phase of the mix: before --switch-at (phase 0) and from
+ * it on (phase 1). No ports: the model's own scan ports; no countries:
+ * sources uniform over public space.
+ */
+struct ds_gen_phase_spec {
+	const char *ports_arg;          /* the argument as given; NULL: none */
+	unsigned int n_ports;
+	struct ds_gen_weight ports[DS_GEN_MAX_SPEC_PORTS];
+	const char *countries_arg;
+	unsigned int n_cc;
+	char cc[DS_GEN_MAX_SPEC_CC][3];
+	uint32_t cc_weight[DS_GEN_MAX_SPEC_CC];
+};
+
 /* The command line, validated. */
 struct ds_gen_opts {
 	const char *out_path;           /* "-" for stdout */
@@ -285,6 +322,10 @@ struct ds_gen_opts {
 	unsigned int n_campaign;
 	const char *ranges_path;        /* --country-ranges; NULL: none */
 	bool spray;
+	struct ds_gen_phase_spec phase[2];
+	const char *switch_arg;         /* --switch-at as given; NULL: one phase */
+	uint64_t switch_s;              /* Unix seconds, UTC */
+	bool phased;                    /* --ports, --countries or --switch-at: truth per day */
 };
 
 /*
@@ -339,11 +380,16 @@ struct ds_gen_kind {
 extern const struct ds_gen_kind ds_gen_kinds[];
 extern const unsigned int ds_gen_n_kinds;
 
-/* A kind's sources and which of them have sent (for the distinct count). */
+/*
+ * A kind's sources and which of them have sent (for the distinct count).
+ * With --countries an IPv4 kind's pool is cut into sub-pools, one per source
+ * country u, at src[sub_first[u] .. sub_first[u + 1]); NULL otherwise.
+ */
 struct ds_gen_pool {
 	struct ds_gen_source *src;
 	uint32_t n;
 	uint64_t *used;                 /* bitmap, one bit per source */
+	uint32_t *sub_first;
 };
 
 /*
@@ -394,6 +440,7 @@ struct ds_gen {
 	uint64_t prefix_end[DS_GEN_MAX_PREFIXES]; /* cumulative sizes, for ds_gen_dst4() */
 	struct ds_gen_pool pool[DS_GEN_MAX_KINDS];
 	struct ds_gen_table scan_ports; /* scanner destination ports, built by the model */
+	struct ds_gen_table scan_ports_after;  /* the same from --switch-at on */
 	struct ds_gen_table os_table;
 	struct ds_gen_table udp_table;
 	struct ds_gen_table ipv6_ports;
@@ -402,9 +449,22 @@ struct ds_gen {
 	/* Every source address handed out so far: sources are unique across kinds. */
 	uint64_t *seen;
 	uint64_t seen_mask;
-	/* Campaigns: countries of all campaigns, UTC days the span touches. */
-	struct ds_gen_country country[DS_GEN_MAX_CAMPAIGNS * DS_GEN_CAMPAIGN_MAX_CC];
+	/* Countries of all campaigns and of --countries, read from the ranges file. */
+	struct ds_gen_country country[DS_GEN_MAX_COUNTRIES];
 	unsigned int n_country;
+	/*
+	 * Source countries (--countries of both phases): n_src_cc of them,
+	 * src_cc[u] the index into country[] of source country u; cc_table[p]
+	 * draws u with the weights of phase p.
+	 */
+	unsigned int n_src_cc;
+	unsigned int src_cc[2 * DS_GEN_MAX_SPEC_CC];
+	struct ds_gen_table cc_table[2];
+	/* The phase of the packet being built, and where phase 1 starts. */
+	unsigned int phase;
+	uint64_t switch_ns;             /* UINT64_MAX: never */
+	int pkt_cc;                     /* country[] index of its source; -1: none */
+	/* Campaigns: UTC days the span touches. */
 	struct ds_gen_campaign camp[DS_GEN_MAX_CAMPAIGNS];
 	uint64_t first_day;             /* days since the epoch */
 	uint64_t n_days;                /* 0 without campaigns */
@@ -442,6 +502,23 @@ struct ds_gen_layouts {
 	bool exact;
 };
 
+/*
+ * Per-UTC-day counts of the phased truth: packets and outside packets per
+ * day in arrays, darknet TCP packets per destination port and darknet
+ * packets per source country in one open-addressing map of (day, class,
+ * value) keys, so memory follows the pairs that occur, not days x 65536.
+ */
+struct ds_gen_days {
+	uint64_t first_day;             /* days since the epoch */
+	uint64_t n_days;
+	uint64_t *packets;
+	uint64_t *outside;
+	uint64_t (*slot)[2];            /* key (0: free), count */
+	uint64_t mask;
+	uint64_t n;
+	bool failed;                    /* out of memory: the truth cannot be written */
+};
+
 struct ds_gen_truth {
 	uint64_t packets;
 	uint64_t bytes;                 /* frame bytes as captured */
@@ -462,6 +539,8 @@ struct ds_gen_truth {
 	/* Spray: windows seen (a bitmap) and option layouts. */
 	uint64_t spray_windows[65536 / 64];
 	struct ds_gen_layouts layouts;
+	/* With --ports, --countries or --switch-at: per UTC day (see ds_gen_days). */
+	struct ds_gen_days *days;
 };
 
 int ds_gen_truth_init(struct ds_gen_truth *t, const struct ds_gen *g);

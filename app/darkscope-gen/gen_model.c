@@ -35,6 +35,14 @@
  * so each of them hits a new address with every packet until the space runs
  * out, the way ZMap and masscan do.
  *
+ * --ports replaces the scan kind's named ports by the given ones (the
+ * uniform "any port" tail keeps its share), and --countries draws the IPv4
+ * sources of every kind from the given countries' ranges: each such pool is
+ * cut into one sub-pool per country, sized by the country's largest share
+ * over the phases, and the packet loop picks a country by the weights of
+ * the packet's phase before it picks a source (gen.c). Both can change at
+ * --switch-at: the scan kind has one port table per phase.
+ *
  * Two models sit outside the table, at the end of the file. The spray
  * (--spray) writes SYNs with random option layouts, windows and TTLs from
  * random public sources: the hostile input of the sensor's memory bound.
@@ -405,7 +413,8 @@ build_scan(struct ds_gen *g, const struct ds_gen_kind *k, struct ds_gen_source *
 	struct ds_gen_tcp t = { .flags = DS_GEN_TCP_SYN, .window = s->window, .opts = opts };
 
 	(void)k;
-	t.dport = (uint16_t)ds_gen_table_pick(&g->scan_ports, r);
+	t.dport = (uint16_t)ds_gen_table_pick(g->phase ? &g->scan_ports_after : &g->scan_ports,
+					      r);
 	if (t.dport == PORT_ANY)
 		t.dport = (uint16_t)ds_gen_rng_range(r, 1, 65535);
 	h.dst = ds_gen_dst4(g, p->outside);
@@ -941,13 +950,19 @@ pool_size(const struct ds_gen *g, const struct ds_gen_kind *k)
 	return (uint32_t)n;
 }
 
+static uint32_t country_pick(const struct ds_gen_country *c, struct ds_gen_rng *r);
+
+/* A fresh source address: of country c (an index into g->country[]), or public (-1). */
 static void
-source_address(struct ds_gen *g, const struct ds_gen_kind *k, struct ds_gen_source *s)
+source_address(struct ds_gen *g, const struct ds_gen_kind *k, struct ds_gen_source *s, int c)
 {
 	uint64_t key;
 
 	do {
-		if (k->ipv6) {
+		if (c >= 0) {
+			s->addr4 = country_pick(&g->country[c], &g->pool_rng);
+			key = s->addr4;
+		} else if (k->ipv6) {
 			uint64_t hi, lo;
 
 			public6(g, &g->pool_rng, s->addr6);
@@ -963,15 +978,150 @@ source_address(struct ds_gen *g, const struct ds_gen_kind *k, struct ds_gen_sour
 
 static void campaign_free(struct ds_gen *g);
 
+/*
+ * The scan ports of one phase. Without --ports, the model's table. With it,
+ * the given ports take the share the model's named ports have (845 of 945),
+ * in proportion to their weights, and "any port" keeps its share (100 of
+ * 945): weights w * 845 against 100 * (sum of w).
+ */
+static int
+scan_table(struct ds_gen_table *t, const struct ds_gen_phase_spec *ph)
+{
+	size_t n_static = sizeof(scan_port_weights) / sizeof(scan_port_weights[0]), i;
+	struct ds_gen_weight w[DS_GEN_MAX_SPEC_PORTS + 1];
+	uint32_t named = 0, any = 0, sum = 0;
+
+	if (ph->n_ports == 0)
+		return ds_gen_table_init(t, scan_port_weights, n_static);
+	for (i = 0; i < n_static; i++) {
+		if (scan_port_weights[i].value == PORT_ANY)
+			any += scan_port_weights[i].weight;
+		else
+			named += scan_port_weights[i].weight;
+	}
+	for (i = 0; i < ph->n_ports; i++) {
+		/* At most 63 weights of 10000 times 945: far below 2^32. */
+		w[i] = (struct ds_gen_weight){ ph->ports[i].value, ph->ports[i].weight * named };
+		sum += ph->ports[i].weight;
+	}
+	w[i] = (struct ds_gen_weight){ PORT_ANY, any * sum };
+	return ds_gen_table_init(t, w, ph->n_ports + 1);
+}
+
+/* The index among the source countries of country[] entry c, or -1. */
+static int
+src_country_of(const struct ds_gen *g, unsigned int c)
+{
+	unsigned int u;
+
+	for (u = 0; u < g->n_src_cc; u++)
+		if (g->src_cc[u] == c)
+			return (int)u;
+	return -1;
+}
+
+/* Share of source country u in phase p, as w / sum: the weight and the sum. */
+static void
+country_share(const struct ds_gen *g, unsigned int p, unsigned int u, uint64_t *w,
+	      uint64_t *sum)
+{
+	const struct ds_gen_phase_spec *ph = &g->opt.phase[p];
+	unsigned int i;
+
+	*w = 0;
+	*sum = 0;
+	for (i = 0; i < ph->n_cc; i++) {
+		*sum += ph->cc_weight[i];
+		if (strcmp(ph->cc[i], g->country[g->src_cc[u]].cc) == 0)
+			*w = ph->cc_weight[i];
+	}
+}
+
+/*
+ * Sources of a kind's pool of n in country u: n times the country's largest
+ * share over the two phases, rounded, at least one. The sum over countries
+ * may exceed n a little (two phases, rounding, the minimum of one): a fixed
+ * pool such as ZMap's two sources gets one per country.
+ */
+static uint32_t
+country_pool_size(const struct ds_gen *g, unsigned int u, uint32_t n)
+{
+	uint64_t best = 1, w, sum, v;
+	unsigned int p;
+
+	for (p = 0; p < 2; p++) {
+		country_share(g, p, u, &w, &sum);
+		v = sum ? ((uint64_t)n * w + sum / 2) / sum : 0;
+		if (v > best)
+			best = v;
+	}
+	return (uint32_t)best;
+}
+
+/*
+ * The weighted tables that draw a source country per packet, one per phase,
+ * and a check that every source country holds enough usable addresses for
+ * its sub-pools of all IPv4 kinds (addresses are unique across kinds).
+ */
+static int
+source_countries_init(struct ds_gen *g)
+{
+	unsigned int p, u, i;
+	int ret;
+
+	for (p = 0; p < 2; p++) {
+		const struct ds_gen_phase_spec *ph = &g->opt.phase[p];
+		struct ds_gen_weight w[DS_GEN_MAX_SPEC_CC];
+
+		for (i = 0; i < ph->n_cc; i++) {
+			unsigned int c;
+
+			for (c = 0; c < g->n_country; c++)
+				if (strcmp(g->country[c].cc, ph->cc[i]) == 0)
+					break;
+			w[i] = (struct ds_gen_weight){ (uint32_t)src_country_of(g, c),
+						       ph->cc_weight[i] };
+		}
+		ret = ds_gen_table_init(&g->cc_table[p], w, ph->n_cc);
+		if (ret)
+			return ret;
+	}
+	for (u = 0; u < g->n_src_cc; u++) {
+		const struct ds_gen_country *c = &g->country[g->src_cc[u]];
+		uint64_t need = 0, size = c->n ? c->end[c->n - 1] : 0;
+		const struct ds_gen_phase_spec *ph = &g->opt.phase[0];
+		uint64_t w, sum;
+
+		for (i = 0; i < ds_gen_n_kinds; i++)
+			if (!ds_gen_kinds[i].ipv6)
+				need += country_pool_size(g, u, pool_size(g, &ds_gen_kinds[i]));
+		if (size >= need)
+			continue;
+		/* Name the option that brought the country in. */
+		country_share(g, 0, u, &w, &sum);
+		if (w == 0)
+			ph = &g->opt.phase[1];
+		fprintf(stderr, DS_GEN_PROG ": %s '%s': expected at least %" PRIu64 " usable "
+			"addresses of %s in %s for the sources of the kinds, found %" PRIu64 "\n",
+			ph == &g->opt.phase[0] ? "--countries" : "--countries-after",
+			ph->countries_arg, need, c->cc, g->opt.ranges_path, size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int
 ds_gen_model_init(struct ds_gen *g)
 {
 	uint64_t total = 0, cap = 16;
-	unsigned int i;
+	unsigned int i, u;
 	int ret;
 
-	ret = ds_gen_table_init(&g->scan_ports, scan_port_weights,
-				sizeof(scan_port_weights) / sizeof(scan_port_weights[0]));
+	ret = scan_table(&g->scan_ports, &g->opt.phase[0]);
+	if (ret == 0)
+		ret = scan_table(&g->scan_ports_after, &g->opt.phase[1]);
+	if (ret == 0 && g->n_src_cc)
+		ret = source_countries_init(g);
 	if (ret == 0)
 		ret = ds_gen_table_init(&g->os_table, os_weights,
 					sizeof(os_weights) / sizeof(os_weights[0]));
@@ -997,8 +1147,15 @@ ds_gen_model_init(struct ds_gen *g)
 		g->sweep_shift++;
 
 	/* The spray replaces the kinds: their pools stay empty. */
-	for (i = 0; i < ds_gen_n_kinds && !g->opt.spray; i++)
-		total += pool_size(g, &ds_gen_kinds[i]);
+	for (i = 0; i < ds_gen_n_kinds && !g->opt.spray; i++) {
+		uint32_t n = pool_size(g, &ds_gen_kinds[i]);
+
+		if (g->n_src_cc && !ds_gen_kinds[i].ipv6)
+			for (u = 0; u < g->n_src_cc; u++)
+				total += country_pool_size(g, u, n);
+		else
+			total += n;
+	}
 	/* Load factor at most one half keeps the linear probes short. */
 	while (cap < 2 * total)
 		cap *= 2;
@@ -1015,14 +1172,35 @@ ds_gen_model_init(struct ds_gen *g)
 		uint32_t j;
 
 		pool->n = pool_size(g, k);
+		/* Countries: one sub-pool each, in the order they were named. */
+		if (g->n_src_cc && !k->ipv6) {
+			uint32_t n = pool->n;
+
+			pool->sub_first = calloc(g->n_src_cc + 1, sizeof(*pool->sub_first));
+			if (!pool->sub_first) {
+				ret = -ENOMEM;
+				goto fail;
+			}
+			for (u = 0; u < g->n_src_cc; u++)
+				pool->sub_first[u + 1] = pool->sub_first[u] +
+							 country_pool_size(g, u, n);
+			pool->n = pool->sub_first[g->n_src_cc];
+		}
 		pool->src = calloc(pool->n, sizeof(*pool->src));
 		pool->used = calloc((pool->n + 63) / 64, sizeof(*pool->used));
 		if (!pool->src || !pool->used) {
 			ret = -ENOMEM;
 			goto fail;
 		}
-		for (j = 0; j < pool->n; j++) {
-			source_address(g, k, &pool->src[j]);
+		for (u = 0, j = 0; j < pool->n; j++) {
+			int c = -1;
+
+			if (pool->sub_first) {
+				while (j >= pool->sub_first[u + 1])
+					u++;
+				c = (int)g->src_cc[u];
+			}
+			source_address(g, k, &pool->src[j], c);
 			k->init(g, k, &pool->src[j]);
 		}
 	}
@@ -1041,8 +1219,10 @@ ds_gen_model_free(struct ds_gen *g)
 	for (i = 0; i < DS_GEN_MAX_KINDS; i++) {
 		free(g->pool[i].src);
 		free(g->pool[i].used);
+		free(g->pool[i].sub_first);
 		g->pool[i].src = NULL;
 		g->pool[i].used = NULL;
+		g->pool[i].sub_first = NULL;
 	}
 	free(g->seen);
 	g->seen = NULL;
@@ -1255,7 +1435,8 @@ ds_gen_spray_build(struct ds_gen *g, const struct ds_gen_pkt *p)
 /* ---- campaigns: country ranges, sources per day, packets -------------- */
 
 /*
- * A campaign needs addresses of given countries. The --country-ranges file
+ * A campaign needs addresses of given countries, and so do the kinds'
+ * sources under --countries. The --country-ranges file
  * (ip-location-db asn-country: "start,end,cc" per line, dotted or numeric,
  * inclusive, ascending, no overlap) is read once; the rows of the countries
  * some campaign names are kept, less the special-purpose ranges above and
@@ -1534,7 +1715,7 @@ ds_gen_campaign_init(struct ds_gen *g)
 	const struct ds_gen_opts *o = &g->opt;
 	uint64_t day_packets = 0;
 	int want[26 * 26];
-	unsigned int c, i;
+	unsigned int c, i, p;
 	int ret;
 
 	if (!o->ranges_path)
@@ -1560,6 +1741,22 @@ ds_gen_campaign_init(struct ds_gen *g)
 		}
 		camp->day_sources = camp->cc_first[sp->n_cc];
 		day_packets += (uint64_t)camp->day_sources * sp->packets;
+	}
+	/* Source countries of both phases, each once, in the order first named. */
+	for (p = 0; p < 2; p++) {
+		const struct ds_gen_phase_spec *ph = &o->phase[p];
+
+		for (i = 0; i < ph->n_cc; i++) {
+			int *w = &want[letter_index(ph->cc[i][0]) * 26 +
+				       letter_index(ph->cc[i][1])];
+
+			if (*w < 0) {
+				*w = (int)g->n_country;
+				memcpy(g->country[g->n_country++].cc, ph->cc[i], 3);
+			}
+			if (src_country_of(g, (unsigned int)*w) < 0)
+				g->src_cc[g->n_src_cc++] = (unsigned int)*w;
+		}
 	}
 	ret = ranges_read(g, want);
 	if (ret == 0)

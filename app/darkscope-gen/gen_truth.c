@@ -17,6 +17,13 @@
  * bytes as a decoder does, and kept in a set of exact keys, so the number of
  * distinct layouts is exact (up to DS_GEN_LAYOUTS_MAX of them).
  *
+ * With --ports, --countries or --switch-at the truth also says what the
+ * phases were and counts per UTC day the darknet's TCP packets per
+ * destination port and its packets per source country, the figures a daily
+ * or weekly report ranks. The country of a packet is the one the generator
+ * drew its source from (a kind's country sub-pool, or a campaign's country);
+ * everything else is read back from the bytes.
+ *
  * The layout of the file is documented in docs/GENERATOR.md.
  */
 
@@ -31,6 +38,33 @@
 #include "gen.h"
 
 #define LAYOUTS_FIRST_SLOTS (UINT64_C(1) << 16)
+#define DAYS_FIRST_SLOTS (UINT64_C(1) << 12)
+
+/* Classes of the per-day map's keys: (day + 1) << 20 | class << 16 | value. */
+enum day_class {
+	DAY_PORT,                       /* value: TCP destination port */
+	DAY_COUNTRY,                    /* value: index into ds_gen.country[] */
+};
+
+static int
+days_init(struct ds_gen_truth *t, const struct ds_gen *g)
+{
+	const struct ds_gen_opts *o = &g->opt;
+	struct ds_gen_days *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	t->days = d;
+	d->first_day = o->start_s / 86400;
+	d->n_days = (o->start_s + o->duration_s - 1) / 86400 - d->first_day + 1;
+	d->packets = calloc(d->n_days, sizeof(*d->packets));
+	d->outside = calloc(d->n_days, sizeof(*d->outside));
+	d->slot = calloc(DAYS_FIRST_SLOTS, sizeof(*d->slot));
+	if (!d->packets || !d->outside || !d->slot)
+		return -ENOMEM;
+	d->mask = DAYS_FIRST_SLOTS - 1;
+	return 0;
+}
 
 int
 ds_gen_truth_init(struct ds_gen_truth *t, const struct ds_gen *g)
@@ -43,6 +77,12 @@ ds_gen_truth_init(struct ds_gen_truth *t, const struct ds_gen *g)
 						sizeof(*t->campaign_packets[c]));
 		if (!t->campaign_packets[c])
 			return -ENOMEM;
+	}
+	if (o->phased) {
+		int ret = days_init(t, g);
+
+		if (ret)
+			return ret;
 	}
 	if (o->spray) {
 		t->layouts.slot = calloc(LAYOUTS_FIRST_SLOTS, sizeof(*t->layouts.slot));
@@ -65,6 +105,13 @@ ds_gen_truth_free(struct ds_gen_truth *t)
 	}
 	free(t->layouts.slot);
 	t->layouts.slot = NULL;
+	if (t->days) {
+		free(t->days->packets);
+		free(t->days->outside);
+		free(t->days->slot);
+		free(t->days);
+		t->days = NULL;
+	}
 }
 
 void
@@ -139,6 +186,55 @@ layouts_add(struct ds_gen_layouts *s, const uint64_t k[2])
 	s->n++;
 }
 
+/* The slot of key k in the per-day map: where it is, or the free slot where it belongs. */
+static uint64_t
+day_slot(const struct ds_gen_days *d, uint64_t k)
+{
+	uint64_t i = mix64(k) & d->mask;
+
+	while (d->slot[i][0] && d->slot[i][0] != k)
+		i = (i + 1) & d->mask;
+	return i;
+}
+
+/*
+ * Count one packet under key k. The map doubles at half load; if memory
+ * runs out it stops counting and the truth file is not written (an exact
+ * count or none, since tests compare these figures for equality).
+ */
+static void
+day_count(struct ds_gen_days *d, uint64_t day, enum day_class cls, uint32_t value)
+{
+	uint64_t k = (day + 1) << 20 | (uint64_t)cls << 16 | value, i;
+
+	if (d->failed)
+		return;
+	i = day_slot(d, k);
+	if (!d->slot[i][0]) {
+		if (2 * (d->n + 1) > d->mask + 1) {
+			struct ds_gen_days big = { .mask = 2 * d->mask + 1 };
+			uint64_t j;
+
+			big.slot = calloc(big.mask + 1, sizeof(*big.slot));
+			if (!big.slot) {
+				d->failed = true;
+				return;
+			}
+			for (j = 0; j <= d->mask; j++)
+				if (d->slot[j][0])
+					memcpy(big.slot[day_slot(&big, d->slot[j][0])], d->slot[j],
+					       sizeof(d->slot[j]));
+			free(d->slot);
+			d->slot = big.slot;
+			d->mask = big.mask;
+			i = day_slot(d, k);
+		}
+		d->slot[i][0] = k;
+		d->n++;
+	}
+	d->slot[i][1]++;
+}
+
 /*
  * The option kinds of a TCP header in order, as a decoder walks them: NOP
  * and EOL take one byte, every other kind its length byte's worth, and the
@@ -181,7 +277,7 @@ ds_gen_truth_count(struct ds_gen_truth *t, const struct ds_gen *g, unsigned int 
 	const uint8_t *l4;
 	uint8_t proto;
 	uint32_t dst4 = 0;
-	bool v4 = (l3[0] >> 4) == 4;
+	bool v4 = (l3[0] >> 4) == 4, outside;
 
 	if (t->packets == 0)
 		t->first_ns = ts_ns;
@@ -197,12 +293,29 @@ ds_gen_truth_count(struct ds_gen_truth *t, const struct ds_gen *g, unsigned int 
 		proto = l3[9];
 		dst4 = ds_gen_get32(l3 + 16);
 		l4 = l3 + (l3[0] & 0x0f) * 4;
-		t->outside += !ds_gen_in_prefixes4(g, dst4);
+		outside = !ds_gen_in_prefixes4(g, dst4);
 	} else {
 		t->ipv6++;
 		proto = l3[6];
 		l4 = l3 + 40;
-		t->outside += !ds_gen_in_prefix6(&g->opt.prefix6, l3 + 24);
+		outside = !ds_gen_in_prefix6(&g->opt.prefix6, l3 + 24);
+	}
+	t->outside += outside;
+
+	/* Per UTC day: what a sensor whose feed is the darknet counts. */
+	if (t->days) {
+		struct ds_gen_days *d = t->days;
+		uint64_t day = ts_ns / 1000000000 / 86400 - d->first_day;
+
+		d->packets[day]++;
+		if (outside) {
+			d->outside[day]++;
+		} else {
+			if (proto == DS_GEN_IPPROTO_TCP)
+				day_count(d, day, DAY_PORT, ds_gen_get16(l4 + 2));
+			if (g->pkt_cc >= 0)
+				day_count(d, day, DAY_COUNTRY, (uint32_t)g->pkt_cc);
+		}
 	}
 
 	/* Same classes as the sensor's histograms and the tests' tshark filters. */
@@ -443,6 +556,110 @@ write_campaigns(FILE *f, const struct ds_gen_truth *t, const struct ds_gen *g, b
 	return 0;
 }
 
+/*
+ * "phases": the weights in force and when, one object per phase. A phase
+ * without --ports uses the model's scan ports, one without --countries
+ * public sources: null.
+ */
+static void
+write_phases(FILE *f, const struct ds_gen *g)
+{
+	const struct ds_gen_opts *o = &g->opt;
+	uint64_t bound[3] = { o->start_s, o->switch_s, o->start_s + o->duration_s };
+	unsigned int n = o->switch_arg ? 2 : 1, p, i;
+	char from[64], to[64];
+
+	if (n == 1)
+		bound[1] = bound[2];
+	fprintf(f, "  \"phases\": [");
+	for (p = 0; p < n; p++) {
+		const struct ds_gen_phase_spec *ph = &o->phase[p];
+
+		iso_time(from, sizeof(from), bound[p] * 1000000000, 0);
+		iso_time(to, sizeof(to), bound[p + 1] * 1000000000, 0);
+		fprintf(f, "%s\n    {\"from\": \"%s\", \"to\": \"%s\", \"scan_ports\": ",
+			p ? "," : "", from, to);
+		if (ph->n_ports == 0)
+			fprintf(f, "null");
+		for (i = 0; i < ph->n_ports; i++)
+			fprintf(f, "%s\"%" PRIu32 "\": %" PRIu32, i ? ", " : "{",
+				ph->ports[i].value, ph->ports[i].weight);
+		fprintf(f, "%s, \"countries\": ", ph->n_ports ? "}" : "");
+		if (ph->n_cc == 0)
+			fprintf(f, "null");
+		for (i = 0; i < ph->n_cc; i++)
+			fprintf(f, "%s\"%s\": %" PRIu32, i ? ", " : "{", ph->cc[i],
+				ph->cc_weight[i]);
+		fprintf(f, "%s}", ph->n_cc ? "}" : "");
+	}
+	fprintf(f, "\n  ],\n");
+}
+
+/* Day, then class, then most packets first, then value: the order of the file. */
+static int
+day_entry_cmp(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+
+	if (x[0] >> 16 != y[0] >> 16)
+		return x[0] >> 16 < y[0] >> 16 ? -1 : 1;
+	if (x[1] != y[1])
+		return x[1] < y[1] ? 1 : -1;
+	return (x[0] & 0xffff) < (y[0] & 0xffff) ? -1 : (x[0] & 0xffff) > (y[0] & 0xffff);
+}
+
+/*
+ * "days": per UTC day the span touches, all packets, those outside the
+ * darknet, and of the others the TCP packets per destination port and the
+ * packets per source country (countries the generator drew sources from).
+ */
+static int
+write_days(FILE *f, const struct ds_gen_days *d, const struct ds_gen *g, bool last)
+{
+	uint64_t (*e)[2] = malloc((d->n ? d->n : 1) * sizeof(*e)), n = 0, i, day;
+	char date[64];
+
+	if (!e)
+		return -ENOMEM;
+	for (i = 0; i <= d->mask; i++)
+		if (d->slot[i][0]) {
+			e[n][0] = d->slot[i][0];
+			e[n++][1] = d->slot[i][1];
+		}
+	qsort(e, n, sizeof(*e), day_entry_cmp);
+	fprintf(f, "  \"days\": {");
+	for (i = 0, day = 0; day < d->n_days; day++) {
+		unsigned int cls;
+
+		iso_time(date, sizeof(date), (d->first_day + day) * 86400 * 1000000000, 0);
+		date[10] = '\0';
+		fprintf(f, "%s\n    \"%s\": {\"packets\": %" PRIu64 ", \"outside\": %" PRIu64,
+			day ? "," : "", date, d->packets[day], d->outside[day]);
+		for (cls = DAY_PORT; cls <= DAY_COUNTRY; cls++) {
+			uint64_t want = (day + 1) << 4 | cls;
+			bool first = true;
+
+			fprintf(f, ",\n      \"%s\": {", cls == DAY_PORT ? "tcp_dst_ports" :
+				"src_countries");
+			for (; i < n && e[i][0] >> 16 == want; i++, first = false) {
+				uint32_t v = (uint32_t)(e[i][0] & 0xffff);
+
+				if (cls == DAY_PORT)
+					fprintf(f, "%s\"%" PRIu32 "\": %" PRIu64,
+						first ? "" : ", ", v, e[i][1]);
+				else
+					fprintf(f, "%s\"%s\": %" PRIu64, first ? "" : ", ",
+						g->country[v].cc, e[i][1]);
+			}
+			fprintf(f, "}");
+		}
+		fprintf(f, "}");
+	}
+	fprintf(f, "\n  }%s\n", last ? "" : ",");
+	free(e);
+	return 0;
+}
+
 static uint64_t
 popcount_all(const uint64_t *v, size_t n)
 {
@@ -477,6 +694,9 @@ ds_gen_truth_write(const struct ds_gen_truth *t, const struct ds_gen *g, const c
 	FILE *f;
 	int ret;
 
+	/* A per-day count that could not be kept is not written as if it were exact. */
+	if (t->days && t->days->failed)
+		return -ENOMEM;
 	f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
 	if (!f)
 		return -errno;
@@ -539,7 +759,11 @@ ds_gen_truth_write(const struct ds_gen_truth *t, const struct ds_gen *g, const c
 		ret = write_counts(f, "icmp", t->icmp_type_code, true, false);
 	if (ret == 0)
 		ret = write_counts(f, "icmp6", t->icmp6_type_code, true,
-				   !has_campaigns && !o->spray);
+				   !has_campaigns && !o->spray && !t->days);
+	if (ret == 0 && t->days) {
+		write_phases(f, g);
+		ret = write_days(f, t->days, g, !has_campaigns && !o->spray);
+	}
 	if (ret == 0 && o->n_campaign)
 		ret = write_campaigns(f, t, g, !o->spray);
 	if (ret == 0 && o->spray)

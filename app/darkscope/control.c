@@ -141,6 +141,7 @@ add_interval_counters(struct control *c, struct ds_rollup *r, struct ds_minbuf *
 
 		ds_redis_writer_stats(app->redis, &ws);
 		ds_rollup_counter_add(r, "redis.dropped_total", ws.dropped);
+		ds_rollup_counter_add(r, "redis.rollup_skipped_total", ws.rollup_skipped);
 	}
 }
 
@@ -463,8 +464,9 @@ ds_control_log_stats(struct ds_app *app, const char *when)
 
 		ds_redis_writer_stats(app->redis, &ws);
 		DS_LOG(INFO, "  redis: %" PRIu64 " minutes written, %u queued, %" PRIu64
-		       " dropped, %" PRIu64 " failed attempts%s\n", ws.written, ws.queued,
-		       ws.dropped, ws.failures, ws.connected ? "" : " (not connected)");
+		       " dropped, %" PRIu64 " failed attempts, %" PRIu64 " rollups skipped%s\n",
+		       ws.written, ws.queued, ws.dropped, ws.failures, ws.rollup_skipped,
+		       ws.connected ? "" : " (not connected)");
 	}
 }
 
@@ -496,6 +498,7 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(d, "redis_dropped", ws.dropped);
 		rte_tel_data_add_dict_u64(d, "redis_queued", ws.queued);
 		rte_tel_data_add_dict_u64(d, "redis_connected", ws.connected);
+		rte_tel_data_add_dict_u64(d, "redis_rollup_skipped", ws.rollup_skipped);
 	}
 	return 0;
 }

@@ -376,12 +376,18 @@ static int
 setup_workers(void)
 {
 	const struct ds_config *cfg = app.cfg;
+	/*
+	 * srcset_values: the sources of each dimension's busiest values, for
+	 * Redis' HyperLogLogs. The merge picks them (main()); the workers get
+	 * the same figure, though --no-redis is not known here.
+	 */
 	struct ds_hist_limits lim = {
 		.n_feeds = cfg->n_feeds,
 		.source_pairs = cfg->limits.source_pairs,
 		.syn_option_layouts = cfg->limits.syn_option_layouts,
 		.src_asns = cfg->limits.src_asns,
 		.tcp_fingerprints = cfg->limits.tcp_fingerprints,
+		.srcset_values = cfg->redis.enabled ? cfg->redis.hll_values : 0,
 	};
 	unsigned int lcores[RTE_MAX_LCORE], n_lcores = 0, lc;
 	uint32_t k = 0;
@@ -462,6 +468,10 @@ setup_sinks(const struct cli *cli)
 				.password = password,
 				.key_prefix = r->key_prefix,
 				.retention_s = r->retention_s,
+				.hour_retention_s = r->hour_retention_s,
+				.day_retention_s = r->day_retention_s,
+				.rollup_timezone = r->rollup_timezone,
+				.hll_values = r->hll_values,
 				.connect_timeout_ms = r->connect_timeout_ms,
 				.command_timeout_ms = r->command_timeout_ms,
 			},
@@ -476,6 +486,20 @@ setup_sinks(const struct cli *cli)
 			.retry_max_ms = r->retry_max_ms,
 		};
 
+		/*
+		 * Day keys follow redis.rollup_timezone, which the Redis sink
+		 * computes with localtime_r(): make it the process' zone, before
+		 * the writer thread exists. Nothing else in the sensor uses local
+		 * time (minutes and hours are UTC, gmtime_r()).
+		 */
+		if (strcmp(r->rollup_timezone, "UTC") != 0) {
+			if (setenv("TZ", r->rollup_timezone, 1) != 0) {
+				DS_LOG(ERR, "cannot set TZ=%s: %s\n", r->rollup_timezone,
+				       strerror(errno));
+				return -errno;
+			}
+			tzset();
+		}
 		if (ds_config_redis_password(r, password, sizeof(password), &err) < 0) {
 			fprintf(stderr, "%s\n", err.msg);
 			exit(EXIT_CONFIG);
@@ -623,6 +647,9 @@ main(int argc, char **argv)
 		.syn_option_layouts = app.cfg->limits.syn_option_layouts,
 		.src_asns = app.cfg->limits.src_asns,
 		.tcp_fingerprints = app.cfg->limits.tcp_fingerprints,
+		/* Source sets only feed Redis' HyperLogLogs: none without Redis. */
+		.srcset_values = app.cfg->redis.enabled && !cli.no_redis ?
+				 app.cfg->redis.hll_values : 0,
 	});
 	if (app.merge == NULL)
 		rte_exit(EXIT_FAILURE, "cannot allocate the merger\n");

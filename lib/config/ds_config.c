@@ -45,7 +45,7 @@
 
 #define CFG_FILE_MAX (16u << 20)        /* a config file is a few kB; refuse to slurp a disk */
 #define CFG_DEPTH_MAX 32                /* the schema is 5 levels deep */
-#define CFG_KEYS_MAX 32                 /* keys of the largest mapping (redis: 17) */
+#define CFG_KEYS_MAX 32                 /* keys of the largest mapping (redis: 20) */
 /*
  * Highest lcore id. The loader does not include DPDK headers, so this is
  * RTE_MAX_LCORE - 1 of Debian's DPDK 22.11 build (128); EAL would refuse
@@ -1692,8 +1692,9 @@ static int parse_workers(struct cfg_ctx *c, const struct node *n, struct ds_conf
  */
 enum {
 	R_ENABLED, R_HOST, R_PORT, R_UNIX_SOCKET, R_DB, R_USERNAME, R_PASSWORD_ENV,
-	R_PASSWORD_FILE, R_KEY_PREFIX, R_RETENTION, R_QUEUE_MINUTES, R_QUEUE_FULL,
-	R_CONNECT_TIMEOUT, R_COMMAND_TIMEOUT, R_RETRY_MAX, R_DRAIN_TIMEOUT, R_N
+	R_PASSWORD_FILE, R_KEY_PREFIX, R_RETENTION, R_HOUR_RETENTION, R_DAY_RETENTION,
+	R_ROLLUP_TIMEZONE, R_HLL_VALUES, R_QUEUE_MINUTES, R_QUEUE_FULL, R_CONNECT_TIMEOUT,
+	R_COMMAND_TIMEOUT, R_RETRY_MAX, R_DRAIN_TIMEOUT, R_N
 };
 static const char *const redis_keys[R_N] = {
 	[R_ENABLED] = "enabled",
@@ -1706,6 +1707,10 @@ static const char *const redis_keys[R_N] = {
 	[R_PASSWORD_FILE] = "password_file",
 	[R_KEY_PREFIX] = "key_prefix",
 	[R_RETENTION] = "retention",
+	[R_HOUR_RETENTION] = "hour_retention",
+	[R_DAY_RETENTION] = "day_retention",
+	[R_ROLLUP_TIMEZONE] = "rollup_timezone",
+	[R_HLL_VALUES] = "hll_values",
 	[R_QUEUE_MINUTES] = "queue_minutes",
 	[R_QUEUE_FULL] = "queue_full",
 	[R_CONNECT_TIMEOUT] = "connect_timeout",
@@ -1724,6 +1729,67 @@ static bool env_name_valid(const char *s)
 		      (i > 0 && s[i] >= '0' && s[i] <= '9')))
 			return false;
 	return true;
+}
+
+static int file_check(const char *path, struct stat *st);
+
+/* Where IANA zones live on Debian (package tzdata); a zone is valid when its file is readable. */
+#define ZONEINFO_DIR "/usr/share/zoneinfo"
+
+/*
+ * An IANA zone name: "UTC", or components of A-Z a-z 0-9 _ + - separated by
+ * single slashes ("America/Argentina/Buenos_Aires", "Etc/GMT+9"). No dots,
+ * so that a name can never climb out of ZONEINFO_DIR.
+ */
+static bool zone_name_valid(const char *s)
+{
+	size_t i, comp = 0;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		char ch = s[i];
+
+		if (ch == '/') {
+			if (comp == 0)
+				return false;
+			comp = 0;
+		} else if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			   (ch >= '0' && ch <= '9') || ch == '_' || ch == '+' || ch == '-') {
+			comp++;
+		} else {
+			return false;
+		}
+	}
+	return comp > 0;
+}
+
+/*
+ * redis.rollup_timezone: the zone whose calendar days the day keys follow.
+ * Checked here against the zone files rather than when the sensor computes
+ * its first day: a misspelt zone would otherwise silently become UTC (what
+ * the C library does with a TZ it cannot find).
+ */
+static int get_timezone(struct cfg_ctx *c, const struct node *n, char *out, size_t size)
+{
+	char path[sizeof(ZONEINFO_DIR) + 64], q[QUOTE_BUF];
+	struct stat st;
+	int rc;
+
+	if (n == NULL)
+		return 0;
+	rc = get_str(c, "rollup_timezone", n, out, size);
+	if (rc != 0)
+		return rc;
+	if (strcmp(out, "UTC") == 0)
+		return 0;
+	if (!zone_name_valid(out))
+		return fail(c, n, "rollup_timezone", "expected an IANA time zone name such as "
+			    "\"UTC\" or \"Asia/Tokyo\", got %s", describe(n, q));
+	snprintf(path, sizeof(path), "%s/%s", ZONEINFO_DIR, out);
+	rc = file_check(path, &st);
+	if (rc != 0)
+		return fail(c, n, "rollup_timezone", "unknown time zone %s (cannot read %s: %s)",
+			    describe(n, q), path, strerror(-rc));
+	return 0;
 }
 
 static int parse_redis(struct cfg_ctx *c, const struct node *n, struct ds_config *cfg)
@@ -1781,6 +1847,17 @@ static int parse_redis(struct cfg_ctx *c, const struct node *n, struct ds_config
 	if (rc == 0)
 		rc = get_duration(c, "retention", v[R_RETENTION], 0, 3650ull * 86400000, 1000,
 				  &r->retention_s);
+	if (rc == 0)
+		rc = get_duration(c, "hour_retention", v[R_HOUR_RETENTION], 0, 3650ull * 86400000,
+				  1000, &r->hour_retention_s);
+	if (rc == 0)
+		rc = get_duration(c, "day_retention", v[R_DAY_RETENTION], 0, 3650ull * 86400000,
+				  1000, &r->day_retention_s);
+	if (rc == 0)
+		rc = get_timezone(c, v[R_ROLLUP_TIMEZONE], r->rollup_timezone,
+				  sizeof(r->rollup_timezone));
+	if (rc == 0)
+		rc = get_u32(c, "hll_values", v[R_HLL_VALUES], 0, 65535, &r->hll_values);
 	if (rc == 0)
 		rc = get_u32(c, "queue_minutes", v[R_QUEUE_MINUTES], 1, 100000, &r->queue_minutes);
 	if (rc == 0)
@@ -2783,6 +2860,10 @@ static void set_defaults(struct ds_config *cfg)
 	cfg->redis.db = 0;
 	strcpy(cfg->redis.key_prefix, "ds");
 	cfg->redis.retention_s = 30 * 86400;
+	cfg->redis.hour_retention_s = 35 * 86400;
+	cfg->redis.day_retention_s = 800 * 86400;
+	strcpy(cfg->redis.rollup_timezone, "UTC");
+	cfg->redis.hll_values = 50;
 	cfg->redis.queue_minutes = 120;
 	cfg->redis.queue_full = DS_QUEUE_FULL_AUTO;
 	cfg->redis.connect_timeout_ms = 2000;

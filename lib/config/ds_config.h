@@ -123,6 +123,11 @@ struct ds_config_redis {
 	char password_file[PATH_MAX]; /**< file whose first line is the password */
 	char key_prefix[64];        /**< default "ds"; [A-Za-z0-9_.-] */
 	uint32_t retention_s;       /**< TTL of minute keys; 0 keeps forever; default 30 days */
+	uint32_t hour_retention_s;  /**< TTL of hour keys; 0 keeps forever; default 35 days */
+	uint32_t day_retention_s;   /**< TTL of day keys; 0 keeps forever; default 800 days */
+	char rollup_timezone[64];   /**< IANA zone of the day keys; default "UTC" */
+	uint32_t hll_values;        /**< per dimension and minute, top values with a distinct-source
+					 HyperLogLog, 0-65535; default 50 */
 	uint32_t queue_minutes;     /**< sealed minutes held while Redis is away; default 120 */
 	enum ds_queue_full queue_full;
 	uint32_t connect_timeout_ms; /**< default 2000 */

@@ -386,9 +386,10 @@ struct acc {
 	uint64_t packets;
 	uint64_t bytes;
 	uint64_t sources;
-	uint32_t *src;          /* ds_dim_has_srcset(): the distinct sources */
+	uint32_t *src;          /* want_src: the distinct sources */
 	uint32_t n_src;
 	uint32_t cap_src;
+	bool want_src;          /* among the top values of its dimension */
 };
 
 /* A merge-wide dictionary and the map of one worker's ids into it. */
@@ -408,6 +409,9 @@ struct ds_merge {
 	struct merge_dict fps;
 	struct ds_asns asns;    /* merge-wide AS ids */
 	uint32_t *asn_map;      /* worker AS id -> merge id */
+	uint64_t *scratch;      /* packet counts, to find each dimension's top values */
+	uint32_t scratch_cap;
+	struct acc feed_src[DS_HIST_MAX_FEEDS]; /* all sources of each feed */
 };
 
 static int
@@ -466,6 +470,10 @@ acc_free_sources(struct ds_merge *m)
 {
 	for (uint32_t i = 0; i <= m->acc_mask; i++)
 		free(m->acc[i].src);
+	for (uint32_t f = 0; f < DS_HIST_MAX_FEEDS; f++) {
+		free(m->feed_src[f].src);
+		memset(&m->feed_src[f], 0, sizeof(m->feed_src[f]));
+	}
 }
 
 void
@@ -482,6 +490,7 @@ ds_merge_free(struct ds_merge *m)
 	free(m->asns.slot_id);
 	free(m->asns.by_id);
 	free(m->asn_map);
+	free(m->scratch);
 	free(m);
 }
 
@@ -643,6 +652,62 @@ merge_counts(struct ds_merge *m, const struct ds_minbuf *b)
 	return 0;
 }
 
+static int
+u64_desc(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x < y) - (x > y);
+}
+
+/*
+ * Mark, in every (feed, dimension), the values whose sources the rollup
+ * lists: those with at least the packets of the srcset_values-th largest
+ * (ties all included). Runs after the counts are merged, before the pairs.
+ */
+static int
+mark_top_values(struct ds_merge *m)
+{
+	uint32_t k = m->lim.srcset_values;
+
+	if (k == 0)
+		return 0;
+	if (m->scratch_cap < m->acc_n) {
+		free(m->scratch);
+		m->scratch = malloc((m->acc_n ? m->acc_n : 1) * sizeof(uint64_t));
+		if (m->scratch == NULL) {
+			m->scratch_cap = 0;
+			return -ENOMEM;
+		}
+		m->scratch_cap = m->acc_n;
+	}
+	for (uint32_t f = 0; f < m->lim.n_feeds; f++) {
+		for (uint32_t d = 0; d < DS_DIM_MAX; d++) {
+			uint32_t n = 0;
+			uint64_t cut;
+
+			for (uint32_t i = 0; i <= m->acc_mask; i++) {
+				uint64_t key = m->acc[i].key;
+
+				if (key != 0 && (key >> 40 & 0x3f) == f && (key >> 32 & 0xff) == d)
+					m->scratch[n++] = m->acc[i].packets;
+			}
+			if (n == 0)
+				continue;
+			qsort(m->scratch, n, sizeof(uint64_t), u64_desc);
+			cut = m->scratch[(n < k ? n : k) - 1];
+			for (uint32_t i = 0; i <= m->acc_mask; i++) {
+				struct acc *a = &m->acc[i];
+
+				if (a->key != 0 && (a->key >> 40 & 0x3f) == f &&
+				    (a->key >> 32 & 0xff) == d && a->packets >= cut)
+					a->want_src = true;
+			}
+		}
+	}
+	return 0;
+}
+
 /* Unite the pair sets; count each new pair for its value. */
 static int
 merge_pairs(struct ds_merge *m, struct ds_minbuf *const *bufs, uint32_t n, uint8_t level,
@@ -699,13 +764,16 @@ merge_pairs(struct ds_merge *m, struct ds_minbuf *const *bufs, uint32_t n, uint8
 			m->uni[s] = key;
 			if (dimf == DS_PAIR_DIM_ALL) {
 				feed_sources[feed]++;
+				if (m->lim.srcset_values != 0 &&
+				    acc_add_source(&m->feed_src[feed], (uint32_t)key) < 0)
+					return -ENOMEM;
 				continue;
 			}
 			a = acc_get(m, acc_key(feed, dimf - 1, value));
 			if (a == NULL)
 				return -ENOMEM;
 			a->sources++;
-			if (ds_dim_has_srcset(dimf - 1) && acc_add_source(a, (uint32_t)key) < 0)
+			if (a->want_src && acc_add_source(a, (uint32_t)key) < 0)
 				return -ENOMEM;
 		}
 	}
@@ -796,7 +864,18 @@ build_dims(struct ds_merge *m, struct ds_rollup *r, uint8_t level)
 		e->bytes = a->bytes;
 		e->sources = a->sources << level;
 	}
-	/* Hand the source sets over to the rollup. */
+	/* Hand the source sets over to the rollup: each feed's, then the top values'. */
+	for (uint32_t f = 0; f < r->n_feeds; f++) {
+		struct acc *a = &m->feed_src[f];
+
+		if (a->src == NULL)
+			continue;
+		if (ds_rollup_srcset_add(r, f, DS_SRCSET_FEED, 0, a->src, a->n_src) < 0) {
+			a->src = NULL;
+			return -ENOMEM;
+		}
+		memset(a, 0, sizeof(*a));
+	}
 	for (uint32_t i = 0; i <= m->acc_mask; i++) {
 		struct acc *a = &m->acc[i];
 
@@ -842,7 +921,7 @@ ds_merge_minute(struct ds_merge *m, struct ds_minbuf *const *bufs, uint32_t n,
 			r->feeds[f].bytes += bufs[i]->feeds[f].bytes;
 		}
 	}
-	if (merge_pairs(m, bufs, n, level, feed_sources) < 0)
+	if (mark_top_values(m) < 0 || merge_pairs(m, bufs, n, level, feed_sources) < 0)
 		goto nomem;
 	for (uint32_t f = 0; f < r->n_feeds; f++)
 		r->feeds[f].sources = feed_sources[f] << level;

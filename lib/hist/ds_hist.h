@@ -84,6 +84,8 @@ struct ds_hist_limits {
 	uint32_t syn_option_layouts; /**< distinct SYN option layouts, 1 - 65535 */
 	uint32_t src_asns;           /**< distinct source ASes, 1 - 1048574 */
 	uint32_t tcp_fingerprints;   /**< distinct SYN fingerprints, 1 - 65535 */
+	uint32_t srcset_values;      /**< per dimension, the values with the most packets
+					  whose sources the rollup lists (0: none) */
 };
 
 /** Dense packet counters of one dimension, indexed by value. */

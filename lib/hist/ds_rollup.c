@@ -35,11 +35,6 @@ static const char *const dim_names[DS_DIM_MAX] = {
 	[DS_DIM_WATCH_HOME] = "watch_home",
 };
 
-bool
-ds_dim_has_srcset(enum ds_dim dim)
-{
-	return dim >= DS_DIM_SIGNATURE && dim <= DS_DIM_WATCH_HOME;
-}
 
 int
 ds_cc_index(const char *cc)
@@ -191,7 +186,7 @@ ds_rollup_set_signatures_version(struct ds_rollup *r, const char *version)
 }
 
 int
-ds_rollup_srcset_add(struct ds_rollup *r, uint32_t feed, enum ds_dim dim, uint32_t value,
+ds_rollup_srcset_add(struct ds_rollup *r, uint32_t feed, uint32_t dim, uint32_t value,
 		     uint32_t *src, uint32_t n)
 {
 	if (r->n_srcsets == r->cap_srcsets) {
@@ -205,7 +200,7 @@ ds_rollup_srcset_add(struct ds_rollup *r, uint32_t feed, enum ds_dim dim, uint32
 		r->srcsets = s;
 		r->cap_srcsets = cap;
 	}
-	r->srcsets[r->n_srcsets++] = (struct ds_rollup_srcset){feed, (uint32_t)dim, value, n, src};
+	r->srcsets[r->n_srcsets++] = (struct ds_rollup_srcset){feed, dim, value, n, src};
 	return 0;
 }
 

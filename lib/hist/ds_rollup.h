@@ -16,8 +16,8 @@
  *    |   `- dims[DS_DIM_*]          (value -> packets, sources) sorted by packets
  *    |- names[DS_DIM_*]             labels of values that are indexes: SYN option
  *    |                              layouts, fingerprints, signatures, watch rules
- *    |- srcsets[]                   the distinct sources of some values (signatures
- *    |                              and watch rules), for per-day counting in Redis
+ *    |- srcsets[]                   the distinct sources of each feed and of the top
+ *    |                              values of each dimension, for hours and days
  *    `- counters[]                  sensor-wide counters of the minute
  *
  * Distinct sources ("sources") count distinct source addresses: per feed,
@@ -123,15 +123,19 @@ struct ds_rollup_names {
 	uint32_t n;
 };
 
+/** srcset dim of the set of all of a feed's sources (value 0). */
+#define DS_SRCSET_FEED DS_DIM_MAX
+
 /**
- * The distinct sources of one value of one feed-minute: IPv4 addresses in
- * host order, IPv6 sources as the 32-bit identity the histograms use. Only
- * for the dimensions ds_dim_has_srcset() names. A sampled minute
- * (sources_sampling > 0) holds a sample.
+ * The distinct sources of one value of one feed-minute (or of the feed, dim
+ * DS_SRCSET_FEED): IPv4 addresses in host order, IPv6 sources as the 32-bit
+ * identity the histograms use. Kept for the feed and for the values of each
+ * dimension with the most packets (ds_hist_limits.srcset_values). A sampled
+ * minute (sources_sampling > 0) holds a sample.
  */
 struct ds_rollup_srcset {
 	uint32_t feed;
-	uint32_t dim;            /**< enum ds_dim */
+	uint32_t dim;            /**< enum ds_dim, or DS_SRCSET_FEED */
 	uint32_t value;
 	uint32_t n;
 	uint32_t *src;
@@ -191,14 +195,11 @@ int ds_rollup_layout_add(struct ds_rollup *r, const char *label);
 /** Set the signatures version string. @return 0 or -ENOMEM. */
 int ds_rollup_set_signatures_version(struct ds_rollup *r, const char *version);
 
-/** Do the rollup's source sets cover this dimension? (signatures and watch rules) */
-bool ds_dim_has_srcset(enum ds_dim dim);
-
 /**
  * Append a source set; the rollup takes ownership of @p src (malloc'd).
  * @return 0 or -ENOMEM (then src is freed).
  */
-int ds_rollup_srcset_add(struct ds_rollup *r, uint32_t feed, enum ds_dim dim, uint32_t value,
+int ds_rollup_srcset_add(struct ds_rollup *r, uint32_t feed, uint32_t dim, uint32_t value,
 			 uint32_t *src, uint32_t n);
 
 /** Append (or add to, when the name exists) a counter. @return 0 or -ENOMEM. */

@@ -1,46 +1,54 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * One Redis connection that writes one sealed minute per call.
+ * One Redis connection that writes one sealed minute per call, and applies
+ * it to its hour and day.
  *
  * The key schema is the contract in docs/SCHEMA.md (P prefix, S sensor,
- * F feed, M minute as YYYYMMDDHHMM):
+ * F feed, M minute as YYYYMMDDHHMM, H the UTC hour YYYYMMDDHH, D the day
+ * YYYYMMDD in redis.rollup_timezone):
  *
- *   P:sensors                 set    sensors that have written
- *   P:S:feeds                 set    feeds of S
- *   P:S:F:minutes             zset   M -> Unix time of the minute
- *   P:S:F:M                   hash   packets bytes sources partial sources_sampling
- *   P:S:F:M:DIM               zset   label -> packets     (only when DIM has values)
- *   P:S:F:M:DIM:sources       zset   label -> sources
- *   P:S:F:M:proto:bytes       zset   protocol -> bytes
- *   P:S:M:counters            hash   counter -> value, and partial
+ *   P:S:F:M, P:S:F:M:DIM, ...:sources, ...:proto:bytes, P:S:M:counters  the minute
+ *   P:S:F:h:H, P:S:F:h:H:DIM, P:S:F:h:H:hll..., P:S:h:H:counters        its hour (sums)
+ *   P:S:F:d:D, ... the same ..., P:S:F:d:D:applied                      its day (sums)
+ *   P:sensors, P:S:feeds, P:S:F:minutes|hours|days, P:S:meta            indexes
  *
- * A write is a single pipelined transaction, sent in one go and then read
- * back reply by reply:
+ * Hours and days hold sums, and sums are where "idempotent" gets hard: a
+ * minute is written again after a lost reply, or when a capture is replayed,
+ * or completed (a partial minute rewritten whole). Adding it each time would
+ * count it twice; so the minute is written by one Lua script that reads what
+ * the minute held, overwrites it and adds only the difference to the hour
+ * and day (the script, ds_minute.lua, explains the rule and its one
+ * exception: a minute rewritten after its keys expired). A script is atomic,
+ * so the read-modify-write cannot interleave with anything.
  *
- *   MULTI
- *   UNLINK  every key the minute could have, for every feed   } idempotent: a retry or a
- *   HSET / ZADD ... absolute values, ZADDs in 1000-member chunks } second replay rewrites,
- *   EXPIRE  each written key (retention > 0)                   } never adds up
- *   SADD P:sensors, SADD P:S:feeds, ZADD P:S:F:minutes
- *   ZREMRANGEBYSCORE P:S:F:minutes below (newest minute - retention), EXPIRE of index and sets
- *   EXEC
+ *   ds_redis_write(rollup)
+ *     |- connect, AUTH, SELECT, SCRIPT LOAD  (once per connection: sha)
+ *     |- encode_minute(): the whole rollup as one JSON argument
+ *     |- EVALSHA sha 0 json --NOSCRIPT--> EVAL script 0 json   (SCRIPT FLUSH, or
+ *     |                                                          a failover)
+ *     `- reply: number of parts whose sums were skipped -> rollup_skipped
  *
- * Deleting first is what makes writes idempotent: a value that vanished
- * between two writes of the same minute (a capture replayed with a different
- * configuration) does not survive, and a dimension that became empty has no
- * key, as the schema promises. Inside MULTI/EXEC a reader never sees the
- * minute half deleted or half written.
+ * The argument is JSON, decoded in the script with Redis' built-in cjson:
+ * the C side needs no library, labels need only JSON escaping, and the
+ * argument can be read in MONITOR. (cmsgpack, the other built-in, decoded
+ * such a minute only about 10 % faster, and would need an encoder here.)
+ * Numbers are integers printed in decimal;
+ * cjson reads them as doubles, exact up to 2^53 (so are zset scores).
+ * A dimension travels as arrays of (score, label) pairs, one per zset, so
+ * that the script can hand slices of them to ZADD without a Lua loop (a
+ * 65536-port minute is about 3 MB of JSON).
  *
- * Every command goes through redisAppendCommandArgv with explicit lengths:
- * names and labels are never pasted into a format string. Scores are
- * integers printed with PRIu64; Redis stores them as doubles, exact up to
- * 2^53 (9e15 packets or bytes per minute, far beyond any link).
+ * Which day a minute belongs to depends on redis.rollup_timezone. UTC is
+ * arithmetic; any other zone goes through localtime_r()/mktime(), which use
+ * the process' TZ: the caller sets TZ to the zone (darkscope does at start,
+ * and uses local time nowhere else) and ds_redis_create() checks it did.
  *
- * On any failure (connect, AUTH, a reply that is not +OK/+QUEUED, an EXEC
- * entry that is an error, a broken socket) the context is freed and the next
- * call reconnects from scratch: there is no half-known protocol state to
- * recover. The password is kept only to send AUTH; it never appears in
+ * On any failure (connect, AUTH, an error reply, a broken socket) the
+ * context is freed and the next call reconnects from scratch: there is no
+ * half-known protocol state to recover. A retry after a reply was lost runs
+ * the script again, which then finds the minute already written and adds
+ * nothing. The password is kept only to send AUTH; it never appears in
  * errstr or in a log line, even when a server echoes it back.
  *
  * Not thread-safe: one struct ds_redis belongs to one thread at a time (the
@@ -63,33 +71,27 @@
 #include <rte_log.h>
 
 #include "ds_redis.h"
+#include "ds_minute_lua.h"
 
 /* Shared with ds_redis_writer.c, which does the outage and drop logging. */
 extern int ds_redis_logtype;
 RTE_LOG_REGISTER(ds_redis_logtype, darkscope.redis, INFO);
 
-/* Members per ZADD (and fields per HSET): keeps each command a few tens of KB. */
-#define ZADD_CHUNK 1000
 /* Used when the caller leaves a timeout at 0: never block forever on a dead peer. */
 #define DEFAULT_CONNECT_TIMEOUT_MS 2000
 #define DEFAULT_COMMAND_TIMEOUT_MS 5000
+/* An SHA1 in hex, as SCRIPT LOAD returns it. */
+#define SHA_HEX 40
 
 /*
- * The command being built: arguments are appended to one arena and only
- * turned into pointers when the command is sent, because the arena may move
- * while it grows. Kept from write to write: after the first busy minute the
- * buffers are big enough and are only reused.
+ * The JSON argument being built. Kept from write to write: after the first
+ * busy minute it is big enough and is only reused.
  */
-struct cmd_buf {
-	char *arena;
-	size_t used;
+struct json_buf {
+	char *p;
+	size_t len;
 	size_t cap;
-	size_t *off;
-	size_t *len;
-	const char **argv;
-	uint32_t argc;
-	uint32_t cap_args;
-	bool oom;                   /* latched by any failed allocation until cmd_begin() */
+	bool oom;                   /* latched by a failed allocation until the next minute */
 };
 
 struct ds_redis {
@@ -100,19 +102,25 @@ struct ds_redis {
 	char *username;             /* NULL: AUTH with the password only */
 	char *password;             /* NULL: no AUTH; wiped on free */
 	char *prefix;
+	char *timezone;             /* NULL: UTC */
 	uint32_t retention_s;
+	uint32_t hour_retention_s;
+	uint32_t day_retention_s;
+	uint32_t hll_values;
 	uint32_t connect_timeout_ms;
 	uint32_t command_timeout_ms;
 	char endpoint[160];         /* "unix:/run/redis.sock" or "host:port", for messages */
 
 	redisContext *ctx;          /* NULL while disconnected */
+	char sha[SHA_HEX + 1];      /* of ds_minute.lua, from SCRIPT LOAD on this connection */
 	bool have_newest;
 	int64_t newest;             /* newest minute written, the index trimming reference */
+	uint64_t rollup_skipped;    /* minutes whose sums the script left alone */
 
-	struct cmd_buf cmd;
-	const char **pending;       /* name of every command in the pipeline, for messages */
-	uint32_t n_pending;
-	uint32_t cap_pending;
+	struct json_buf json;
+	struct json_buf labels;     /* one dimension's labels, each rendered once */
+	size_t *label_off;          /* where each label starts in `labels`, and the end */
+	size_t cap_label_off;
 	char errstr[256];
 };
 
@@ -145,184 +153,532 @@ ms_to_tv(uint32_t ms)
 	return tv;
 }
 
-/* --- building commands ------------------------------------------------------------------- */
+/* --- JSON -------------------------------------------------------------------------------- */
 
-/*
- * Room for one more argument of `bytes` bytes (terminator included). The
- * three per-argument arrays are replaced one at a time, so a failure half
- * way leaves every pointer valid (some arrays merely larger than cap_args).
- */
 static bool
-cmd_reserve(struct cmd_buf *b, size_t bytes)
+json_reserve(struct json_buf *b, size_t n)
 {
+	size_t cap;
+	char *p;
+
 	if (b->oom)
 		return false;
-	if (b->argc == b->cap_args) {
-		uint32_t cap = b->cap_args ? b->cap_args * 2 : 2 * ZADD_CHUNK + 8;
-		size_t *off, *len;
-		const char **argv;
-
-		off = realloc(b->off, cap * sizeof(*off));
-		if (off == NULL)
-			goto oom;
-		b->off = off;
-		len = realloc(b->len, cap * sizeof(*len));
-		if (len == NULL)
-			goto oom;
-		b->len = len;
-		argv = realloc(b->argv, cap * sizeof(*argv));
-		if (argv == NULL)
-			goto oom;
-		b->argv = argv;
-		b->cap_args = cap;
+	if (b->len + n <= b->cap)
+		return true;
+	cap = b->cap ? b->cap : 64 * 1024;
+	while (cap < b->len + n)
+		cap *= 2;
+	p = realloc(b->p, cap);
+	if (p == NULL) {
+		b->oom = true;
+		return false;
 	}
-	if (b->used + bytes > b->cap) {
-		size_t cap = b->cap ? b->cap : 64 * 1024;
-		char *arena;
-
-		while (cap < b->used + bytes)
-			cap *= 2;
-		arena = realloc(b->arena, cap);
-		if (arena == NULL)
-			goto oom;
-		b->arena = arena;
-		b->cap = cap;
-	}
+	b->p = p;
+	b->cap = cap;
 	return true;
-oom:
-	b->oom = true;
-	return false;
 }
 
 static void
-cmd_arg(struct cmd_buf *b, const char *s, size_t n)
+json_raw(struct json_buf *b, const char *s, size_t n)
 {
-	if (!cmd_reserve(b, n + 1))
+	if (!json_reserve(b, n))
 		return;
-	memcpy(b->arena + b->used, s, n);
-	b->arena[b->used + n] = '\0';
-	b->off[b->argc] = b->used;
-	b->len[b->argc] = n;
-	b->argc++;
-	b->used += n + 1;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+#define JSON_LIT(b, lit) json_raw((b), (lit), sizeof(lit) - 1)
+
+static void
+json_char(struct json_buf *b, char c)
+{
+	if (json_reserve(b, 1))
+		b->p[b->len++] = c;
+}
+
+/* Decimal digits by hand: 400k numbers in a busy minute, snprintf would be the hot spot. */
+static void
+json_u64(struct json_buf *b, uint64_t v)
+{
+	char d[20];
+	int n = 0;
+
+	do {
+		d[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	if (!json_reserve(b, (size_t)n))
+		return;
+	while (n > 0)
+		b->p[b->len++] = d[--n];
 }
 
 static void
-cmd_vargf(struct cmd_buf *b, const char *fmt, va_list ap)
+json_i64(struct json_buf *b, int64_t v)
 {
-	va_list ap2;
-	int n;
-
-	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
-	va_end(ap2);
-	if (n < 0 || !cmd_reserve(b, (size_t)n + 1)) {
-		b->oom = true;
-		return;
+	if (v < 0) {
+		json_char(b, '-');
+		json_u64(b, 0 - (uint64_t)v);
+	} else {
+		json_u64(b, (uint64_t)v);
 	}
-	vsnprintf(b->arena + b->used, (size_t)n + 1, fmt, ap);
-	b->off[b->argc] = b->used;
-	b->len[b->argc] = (size_t)n;
-	b->argc++;
-	b->used += (size_t)n + 1;
-}
-
-static void
-cmd_argf(struct cmd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-cmd_argf(struct cmd_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	cmd_vargf(b, fmt, ap);
-	va_end(ap);
-}
-
-static void
-cmd_u64(struct cmd_buf *b, uint64_t v)
-{
-	cmd_argf(b, "%" PRIu64, v);
-}
-
-/* A value's label ("23", "8/0", "MSS,NOP,WS", "other"), measured first so it is never cut. */
-static void
-cmd_label(struct cmd_buf *b, const struct ds_rollup *ru, enum ds_dim d, uint32_t value)
-{
-	int n = ds_rollup_label(ru, d, value, NULL, 0);
-
-	if (n < 0 || !cmd_reserve(b, (size_t)n + 1)) {
-		b->oom = true;
-		return;
-	}
-	ds_rollup_label(ru, d, value, b->arena + b->used, (size_t)n + 1);
-	b->off[b->argc] = b->used;
-	b->len[b->argc] = (size_t)n;
-	b->argc++;
-	b->used += (size_t)n + 1;
-}
-
-static void
-cmd_begin(struct ds_redis *r, const char *name)
-{
-	r->cmd.argc = 0;
-	r->cmd.used = 0;
-	r->cmd.oom = false;
-	cmd_arg(&r->cmd, name, strlen(name));
 }
 
 /*
- * Append the command to hiredis' output buffer. Nothing is sent yet: the
- * whole pipeline goes out with the first redisGetReply().
+ * A quoted string. Labels come from the configuration or from packets
+ * (option kinds, fingerprints): escape what JSON requires, quote and
+ * backslash and control bytes; other bytes pass as they are, which cjson
+ * hands to Redis unchanged.
  */
-static int
-cmd_send(struct ds_redis *r, const char *name)
+static void
+json_str(struct json_buf *b, const char *s, size_t n)
 {
-	struct cmd_buf *b = &r->cmd;
+	static const char hex[] = "0123456789abcdef";
 
-	if (!b->oom && r->n_pending == r->cap_pending) {
-		uint32_t cap = r->cap_pending ? r->cap_pending * 2 : 256;
-		const char **p = realloc(r->pending, cap * sizeof(*p));
+	/* Worst case 6 bytes per byte (\u00XX) plus the quotes. */
+	if (!json_reserve(b, 6 * n + 2))
+		return;
+	b->p[b->len++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
 
-		if (p == NULL)
-			b->oom = true;
-		else {
-			r->pending = p;
-			r->cap_pending = cap;
+		if (c == '"' || c == '\\') {
+			b->p[b->len++] = '\\';
+			b->p[b->len++] = (char)c;
+		} else if (c < 0x20 || c == 0x7f) {
+			memcpy(b->p + b->len, "\\u00", 4);
+			b->p[b->len + 4] = hex[c >> 4];
+			b->p[b->len + 5] = hex[c & 15];
+			b->len += 6;
+		} else {
+			b->p[b->len++] = (char)c;
 		}
 	}
-	if (b->oom) {
-		set_err(r, "%s: out of memory building %s", r->endpoint, name);
-		return -ENOMEM;
+	b->p[b->len++] = '"';
+}
+
+static void
+json_cstr(struct json_buf *b, const char *s)
+{
+	json_str(b, s, strlen(s));
+}
+
+/* "key": (with the comma before it unless first) */
+static void
+json_key(struct json_buf *b, const char *key, bool first)
+{
+	if (!first)
+		json_char(b, ',');
+	json_cstr(b, key);
+	json_char(b, ':');
+}
+
+/* A value's label, measured first so that a long one is never cut. */
+static void
+json_label(struct json_buf *b, const struct ds_rollup *ru, enum ds_dim d, uint32_t value)
+{
+	char buf[256], *p = buf;
+	int n = ds_rollup_label(ru, d, value, buf, sizeof(buf));
+
+	if (n < 0) {
+		b->oom = true;
+		return;
 	}
-	for (uint32_t i = 0; i < b->argc; i++)
-		b->argv[i] = b->arena + b->off[i];
-	if (redisAppendCommandArgv(r->ctx, (int)b->argc, b->argv, b->len) != REDIS_OK) {
-		set_err(r, "%s: out of memory queueing %s", r->endpoint, name);
-		return -ENOMEM;
+	if ((size_t)n >= sizeof(buf)) {
+		p = malloc((size_t)n + 1);
+		if (p == NULL) {
+			b->oom = true;
+			return;
+		}
+		ds_rollup_label(ru, d, value, p, (size_t)n + 1);
 	}
-	r->pending[r->n_pending++] = name;
+	json_str(b, p, (size_t)n);
+	if (p != buf)
+		free(p);
+}
+
+/* --- the minute's periods ---------------------------------------------------------------- */
+
+/* The minute's keys and start times: minute and hour in UTC, day in the rollup zone. */
+struct periods {
+	char minute[32];
+	char hour[16];
+	char day[16];
+	int64_t minute_t;
+	int64_t hour_t;
+	int64_t day_t;
+};
+
+static int64_t
+floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+static int
+periods_of(const struct ds_redis *r, int64_t minute, struct periods *p)
+{
+	time_t t = (time_t)(minute * 60);
+	struct tm tm;
+
+	ds_minute_key(minute, p->minute, sizeof(p->minute));
+	snprintf(p->hour, sizeof(p->hour), "%.10s", p->minute);
+	p->minute_t = minute * 60;
+	p->hour_t = floor_div(minute, 60) * 3600;
+	if (r->timezone == NULL) {
+		if (gmtime_r(&t, &tm) == NULL)
+			return -EINVAL;
+		p->day_t = floor_div(minute, 1440) * 86400;
+	} else {
+		time_t midnight;
+		struct tm m;
+
+		if (localtime_r(&t, &tm) == NULL)
+			return -EINVAL;
+		/*
+		 * mktime() of 00:00 of that date: the day's first second even
+		 * when the zone's offset changed during the day. isdst -1 lets
+		 * it decide; a zone whose clocks skip midnight gets the first
+		 * time that exists.
+		 */
+		m = tm;
+		m.tm_hour = 0;
+		m.tm_min = 0;
+		m.tm_sec = 0;
+		m.tm_isdst = -1;
+		midnight = mktime(&m);
+		if (midnight == (time_t)-1)
+			return -EINVAL;
+		p->day_t = (int64_t)midnight;
+	}
+	if (strftime(p->day, sizeof(p->day), "%Y%m%d", &tm) != 8)
+		return -EINVAL;
 	return 0;
 }
 
-/* EXPIRE key retention, when there is a retention. The key is a format. */
-static int
-cmd_expire(struct ds_redis *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* --- encoding the rollup ------------------------------------------------------------------- */
+
+/*
+ * The values of one (feed, dimension) that rank among its hll_values values
+ * with the most packets, sorted for bsearch. Built on first use: only the
+ * pairs that have source sets need one.
+ */
+struct top_values {
+	uint32_t *v;
+	uint32_t n;
+	bool built;
+};
 
 static int
-cmd_expire(struct ds_redis *r, const char *fmt, ...)
+u32_cmp(const void *a, const void *b)
 {
-	va_list ap;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
-	if (r->retention_s == 0)
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Does this source set go to a HyperLogLog? The feed's own always; a
+ * value's only when it ranks among the first hll_values entries of its
+ * dimension (entries are sorted by packets, largest first, then by value),
+ * whatever the rollup carries. The cut is strict, ties included: a sender
+ * that puts one packet on each of 65536 ports ties them all, and must not
+ * make 65536 HyperLogLogs per hour and per day. -ENOMEM, else 1 or 0.
+ */
+static int
+srcset_wanted(const struct ds_redis *r, const struct ds_rollup *ru,
+	      const struct ds_rollup_srcset *s, struct top_values *tops)
+{
+	const struct ds_rollup_dim *dim;
+	struct top_values *t;
+
+	if (s->feed >= ru->n_feeds || s->n == 0)
 		return 0;
-	cmd_begin(r, "EXPIRE");
-	va_start(ap, fmt);
-	cmd_vargf(&r->cmd, fmt, ap);
-	va_end(ap);
-	cmd_argf(&r->cmd, "%" PRIu32, r->retention_s);
-	return cmd_send(r, "EXPIRE");
+	if (s->dim == DS_SRCSET_FEED)
+		return 1;
+	if (s->dim >= DS_DIM_MAX || r->hll_values == 0)
+		return 0;
+	dim = &ru->feeds[s->feed].dims[s->dim];
+	t = &tops[s->feed * DS_DIM_MAX + s->dim];
+	if (!t->built) {
+		t->n = dim->n < r->hll_values ? dim->n : r->hll_values;
+		t->v = malloc((t->n ? t->n : 1) * sizeof(*t->v));
+		if (t->v == NULL)
+			return -ENOMEM;
+		for (uint32_t i = 0; i < t->n; i++)
+			t->v[i] = dim->entries[i].value;
+		qsort(t->v, t->n, sizeof(*t->v), u32_cmp);
+		t->built = true;
+	}
+	return bsearch(&s->value, t->v, t->n, sizeof(*t->v), u32_cmp) != NULL;
+}
+
+/*
+ * A dimension as the script wants it: (score, label) pairs ready to be
+ * unpacked into ZADD, one array per zset (packets, sources, and bytes for
+ * protocols). Each label is rendered and escaped once, into `labels`, and
+ * copied into each array.
+ */
+static int
+encode_dim(struct ds_redis *r, const struct ds_rollup *ru, enum ds_dim d,
+	   const struct ds_rollup_dim *dim)
+{
+	static const char *const arrays[] = { ",\"p\":[", ",\"s\":[", ",\"b\":[" };
+	struct json_buf *b = &r->json, *lb = &r->labels;
+	int n_arrays = d == DS_DIM_PROTO ? 3 : 2;
+
+	if (dim->n + 1 > r->cap_label_off) {
+		size_t *off = realloc(r->label_off, (dim->n + 1) * sizeof(*off));
+
+		if (off == NULL)
+			return -ENOMEM;
+		r->label_off = off;
+		r->cap_label_off = dim->n + 1;
+	}
+	lb->len = 0;
+	for (uint32_t i = 0; i < dim->n; i++) {
+		r->label_off[i] = lb->len;
+		json_label(lb, ru, d, dim->entries[i].value);
+	}
+	r->label_off[dim->n] = lb->len;
+	if (lb->oom)
+		return -ENOMEM;
+
+	json_char(b, '{');
+	json_key(b, "name", true);
+	json_cstr(b, ds_dim_name(d));
+	for (int a = 0; a < n_arrays; a++) {
+		json_raw(b, arrays[a], strlen(arrays[a]));
+		for (uint32_t i = 0; i < dim->n; i++) {
+			const struct ds_rollup_entry *e = &dim->entries[i];
+
+			if (i > 0)
+				json_char(b, ',');
+			json_u64(b, a == 0 ? e->packets : a == 1 ? e->sources : e->bytes);
+			json_char(b, ',');
+			json_raw(b, lb->p + r->label_off[i], r->label_off[i + 1] - r->label_off[i]);
+		}
+		json_char(b, ']');
+	}
+	json_char(b, '}');
+	return 0;
+}
+
+static int
+encode_feed(struct ds_redis *r, const struct ds_rollup *ru, const struct ds_rollup_feed *f)
+{
+	struct json_buf *b = &r->json;
+	bool first = true;
+	int rc;
+
+	json_char(b, '{');
+	json_key(b, "name", true);
+	json_cstr(b, f->name);
+	json_key(b, "packets", false);
+	json_u64(b, f->packets);
+	json_key(b, "bytes", false);
+	json_u64(b, f->bytes);
+	json_key(b, "sources", false);
+	json_u64(b, f->sources);
+	/* Only dimensions with values: the script gives the others no key at all. */
+	json_key(b, "dims", false);
+	json_char(b, '[');
+	for (int d = 0; d < DS_DIM_MAX; d++) {
+		if (f->dims[d].n == 0)
+			continue;
+		if (!first)
+			json_char(b, ',');
+		first = false;
+		rc = encode_dim(r, ru, (enum ds_dim)d, &f->dims[d]);
+		if (rc < 0)
+			return rc;
+	}
+	JSON_LIT(b, "]}");
+	return 0;
+}
+
+static int
+encode_srcsets(struct json_buf *b, const struct ds_redis *r, const struct ds_rollup *ru)
+{
+	struct top_values *tops = calloc((size_t)ru->n_feeds * DS_DIM_MAX + 1, sizeof(*tops));
+	bool first = true;
+	int rc = 0;
+
+	if (tops == NULL)
+		return -ENOMEM;
+	json_key(b, "hll", false);
+	json_char(b, '[');
+	for (uint32_t i = 0; i < ru->n_srcsets; i++) {
+		const struct ds_rollup_srcset *s = &ru->srcsets[i];
+
+		rc = srcset_wanted(r, ru, s, tops);
+		if (rc < 0)
+			break;
+		if (rc == 0)
+			continue;
+		if (!first)
+			json_char(b, ',');
+		first = false;
+		json_char(b, '{');
+		json_key(b, "feed", true);
+		json_u64(b, s->feed);
+		if (s->dim != DS_SRCSET_FEED) {
+			json_key(b, "dim", false);
+			json_cstr(b, ds_dim_name((enum ds_dim)s->dim));
+			json_key(b, "label", false);
+			json_label(b, ru, (enum ds_dim)s->dim, s->value);
+		}
+		/*
+		 * As strings: Lua hands them to PFADD as they are, where a
+		 * number would first be printed with %.17g, element by element.
+		 */
+		json_key(b, "src", false);
+		json_char(b, '[');
+		for (uint32_t k = 0; k < s->n; k++) {
+			if (k > 0)
+				json_char(b, ',');
+			json_char(b, '"');
+			json_u64(b, s->src[k]);
+			json_char(b, '"');
+		}
+		JSON_LIT(b, "]}");
+		rc = 0;
+	}
+	json_char(b, ']');
+	for (size_t i = 0; i < (size_t)ru->n_feeds * DS_DIM_MAX; i++)
+		free(tops[i].v);
+	free(tops);
+	return rc;
+}
+
+/*
+ * The sets and the meta hash must outlive every key they lead to: they
+ * expire with the longest retention, and never when any data never expires.
+ */
+static uint32_t
+index_ttl(const struct ds_redis *r)
+{
+	uint32_t t = r->retention_s;
+
+	if (r->retention_s == 0 || r->hour_retention_s == 0 || r->day_retention_s == 0)
+		return 0;
+	if (r->hour_retention_s > t)
+		t = r->hour_retention_s;
+	if (r->day_retention_s > t)
+		t = r->day_retention_s;
+	return t;
+}
+
+/*
+ * The script's argument, ds_minute.lua reads it. The index cut-offs are
+ * relative to the newest minute written (see ds_redis_write()); an hour or a
+ * day stays in its index as long as its last minute would stay in the
+ * minutes index under the same retention.
+ */
+static int
+encode_minute(struct ds_redis *r, const struct ds_rollup *ru, int64_t newest)
+{
+	struct json_buf *b = &r->json;
+	int64_t newest_t = newest * 60;
+	struct periods p;
+	int rc;
+
+	b->len = 0;
+	b->oom = false;
+	r->labels.oom = false;
+	rc = periods_of(r, ru->minute, &p);
+	if (rc < 0) {
+		set_err(r, "%s: minute %" PRId64 " has no calendar day", r->endpoint, ru->minute);
+		return rc;
+	}
+	json_char(b, '{');
+	json_key(b, "prefix", true);
+	json_cstr(b, r->prefix);
+	json_key(b, "sensor", false);
+	json_cstr(b, ru->sensor);
+	json_key(b, "minute", false);
+	json_cstr(b, p.minute);
+	json_key(b, "minute_t", false);
+	json_i64(b, p.minute_t);
+	json_key(b, "hour", false);
+	json_cstr(b, p.hour);
+	json_key(b, "hour_t", false);
+	json_i64(b, p.hour_t);
+	json_key(b, "day", false);
+	json_cstr(b, p.day);
+	json_key(b, "day_t", false);
+	json_i64(b, p.day_t);
+	json_key(b, "timezone", false);
+	json_cstr(b, r->timezone != NULL ? r->timezone : "UTC");
+	json_key(b, "partial", false);
+	json_u64(b, ru->partial ? 1 : 0);
+	json_key(b, "sampling", false);
+	json_u64(b, ru->sources_sampling);
+	if (ru->signatures_version != NULL) {
+		json_key(b, "signatures_version", false);
+		json_cstr(b, ru->signatures_version);
+	}
+	json_key(b, "hll_values", false);
+	json_u64(b, r->hll_values);
+	JSON_LIT(b, ",\"ttl\":{\"minute\":");
+	json_u64(b, r->retention_s);
+	JSON_LIT(b, ",\"hour\":");
+	json_u64(b, r->hour_retention_s);
+	JSON_LIT(b, ",\"day\":");
+	json_u64(b, r->day_retention_s);
+	JSON_LIT(b, ",\"index\":");
+	json_u64(b, index_ttl(r));
+	JSON_LIT(b, "},\"cut\":{\"minute\":");
+	json_i64(b, newest_t - (int64_t)r->retention_s);
+	JSON_LIT(b, ",\"hour\":");
+	json_i64(b, newest_t - (int64_t)r->hour_retention_s - (3600 - 60));
+	JSON_LIT(b, ",\"day\":");
+	json_i64(b, newest_t - (int64_t)r->day_retention_s - (86400 - 60));
+	json_char(b, '}');
+
+	/* Every dimension name: the script deletes (and reads) all keys a minute can have. */
+	json_key(b, "dim_names", false);
+	json_char(b, '[');
+	for (int d = 0; d < DS_DIM_MAX; d++) {
+		if (d > 0)
+			json_char(b, ',');
+		json_cstr(b, ds_dim_name((enum ds_dim)d));
+	}
+	json_char(b, ']');
+
+	json_key(b, "feeds", false);
+	json_char(b, '[');
+	for (uint32_t i = 0; i < ru->n_feeds && rc == 0; i++) {
+		if (i > 0)
+			json_char(b, ',');
+		rc = encode_feed(r, ru, &ru->feeds[i]);
+	}
+	json_char(b, ']');
+
+	JSON_LIT(b, ",\"counters\":{\"names\":[");
+	for (uint32_t i = 0; i < ru->n_counters; i++) {
+		const struct ds_rollup_counter *c = &ru->counters[i];
+
+		if (i > 0)
+			json_char(b, ',');
+		json_str(b, c->name, strnlen(c->name, sizeof(c->name)));
+	}
+	JSON_LIT(b, "],\"values\":[");
+	for (uint32_t i = 0; i < ru->n_counters; i++) {
+		if (i > 0)
+			json_char(b, ',');
+		json_u64(b, ru->counters[i].value);
+	}
+	JSON_LIT(b, "]}");
+
+	if (rc == 0)
+		rc = encode_srcsets(b, r, ru);
+	json_char(b, '}');
+	if (rc < 0 || b->oom) {
+		set_err(r, "%s: out of memory encoding minute %s", r->endpoint, p.minute);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /* --- replies and errors ------------------------------------------------------------------ */
@@ -335,7 +691,6 @@ static int
 io_error(struct ds_redis *r, const char *what, int saved_errno)
 {
 	redisContext *c = r->ctx;
-	int rc = -EIO;
 
 	if (c->err == REDIS_ERR_IO &&
 	    (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK || saved_errno == ETIMEDOUT)) {
@@ -345,7 +700,7 @@ io_error(struct ds_redis *r, const char *what, int saved_errno)
 	}
 	set_err(r, "%s: %s: %s", r->endpoint, what,
 		c->errstr[0] != '\0' ? c->errstr : "connection error");
-	return rc;
+	return -EIO;
 }
 
 /*
@@ -373,72 +728,46 @@ reply_error(struct ds_redis *r, const char *cmd, const redisReply *rep)
 	return -EIO;
 }
 
-static bool
-is_status(const redisReply *rep, const char *text)
-{
-	return rep->type == REDIS_REPLY_STATUS && rep->str != NULL && strcmp(rep->str, text) == 0;
-}
-
 /*
- * Check the EXEC reply: an array with one entry per queued command and no
- * error among them (a command can fail at run time, e.g. WRONGTYPE, even
- * though it was queued).
+ * Send one command and read its reply, whatever its type (the caller judges
+ * it; *rep is then the caller's to free). Only the socket failing, or
+ * running out of memory, is an error here.
  */
 static int
-check_exec(struct ds_redis *r, const redisReply *rep, uint32_t queued)
+roundtrip(struct ds_redis *r, int argc, const char **argv, const size_t *len, redisReply **rep)
 {
-	if (rep->type == REDIS_REPLY_ERROR)
-		return reply_error(r, "EXEC", rep);
-	if (rep->type != REDIS_REPLY_ARRAY) {
-		set_err(r, "%s: EXEC: unexpected reply type %d (transaction aborted?)",
-			r->endpoint, rep->type);
-		return -EIO;
+	int saved;
+
+	*rep = NULL;
+	if (redisAppendCommandArgv(r->ctx, argc, argv, len) != REDIS_OK) {
+		set_err(r, "%s: out of memory queueing %s", r->endpoint, argv[0]);
+		return -ENOMEM;
 	}
-	if (rep->elements != queued) {
-		set_err(r, "%s: EXEC: %zu results for %" PRIu32 " commands", r->endpoint,
-			rep->elements, queued);
-		return -EIO;
-	}
-	for (size_t i = 0; i < rep->elements; i++) {
-		if (rep->element[i]->type == REDIS_REPLY_ERROR)
-			return reply_error(r, r->pending[i + 1], rep->element[i]);
+	errno = 0;
+	if (redisGetReply(r->ctx, (void **)rep) != REDIS_OK || *rep == NULL) {
+		saved = errno;
+		*rep = NULL;
+		return io_error(r, argv[0], saved);
 	}
 	return 0;
 }
 
-/*
- * Read one reply per pipelined command. In a transaction the first is
- * MULTI's +OK, the middle ones +QUEUED and the last EXEC's array; outside
- * (AUTH, SELECT) each must be +OK. Stops at the first failure: the caller
- * drops the connection, so unread replies do not matter.
- */
+/* A command that must answer +OK (AUTH, SELECT). */
 static int
-read_replies(struct ds_redis *r, bool transaction)
+simple_command(struct ds_redis *r, int argc, const char **argv, const size_t *len)
 {
-	uint32_t n = r->n_pending;
-	int rc = 0;
+	redisReply *rep;
+	int rc = roundtrip(r, argc, argv, len, &rep);
 
-	for (uint32_t i = 0; i < n && rc == 0; i++) {
-		const char *name = r->pending[i];
-		redisReply *rep = NULL;
-		int saved;
-
-		errno = 0;
-		if (redisGetReply(r->ctx, (void **)&rep) != REDIS_OK || rep == NULL) {
-			saved = errno;
-			return io_error(r, name, saved);
-		}
-		if (transaction && i == n - 1) {
-			rc = check_exec(r, rep, n - 2);
-		} else if (rep->type == REDIS_REPLY_ERROR) {
-			rc = reply_error(r, name, rep);
-		} else if (!is_status(rep, transaction && i > 0 ? "QUEUED" : "OK")) {
-			set_err(r, "%s: %s: unexpected reply", r->endpoint, name);
-			rc = -EIO;
-		}
-		freeReplyObject(rep);
+	if (rc < 0)
+		return rc;
+	if (rep->type == REDIS_REPLY_ERROR)
+		rc = reply_error(r, argv[0], rep);
+	else if (rep->type != REDIS_REPLY_STATUS || strcmp(rep->str, "OK") != 0) {
+		set_err(r, "%s: %s: unexpected reply", r->endpoint, argv[0]);
+		rc = -EIO;
 	}
-	r->n_pending = 0;
+	freeReplyObject(rep);
 	return rc;
 }
 
@@ -463,15 +792,28 @@ connect_error(struct ds_redis *r, int saved_errno)
 	}
 }
 
-/* Synchronous one-off command (AUTH, SELECT): expects +OK. */
+/* SCRIPT LOAD: the server keeps the script and answers its SHA1 for EVALSHA. */
 static int
-simple_command(struct ds_redis *r, const char *name)
+load_script(struct ds_redis *r)
 {
-	int rc = cmd_send(r, name);
+	const char *argv[] = { "SCRIPT", "LOAD", ds_minute_lua };
+	const size_t len[] = { 6, 4, sizeof(ds_minute_lua) - 1 };
+	redisReply *rep;
+	int rc = roundtrip(r, 3, argv, len, &rep);
 
 	if (rc < 0)
 		return rc;
-	return read_replies(r, false);
+	if (rep->type == REDIS_REPLY_ERROR) {
+		rc = reply_error(r, "SCRIPT LOAD", rep);
+	} else if (rep->type != REDIS_REPLY_STRING || rep->len != SHA_HEX) {
+		set_err(r, "%s: SCRIPT LOAD: unexpected reply", r->endpoint);
+		rc = -EIO;
+	} else {
+		memcpy(r->sha, rep->str, SHA_HEX);
+		r->sha[SHA_HEX] = '\0';
+	}
+	freeReplyObject(rep);
+	return rc;
 }
 
 static int
@@ -498,317 +840,81 @@ redis_connect(struct ds_redis *r)
 		set_err(r, "%s: cannot set the command timeout: %s", r->endpoint, r->ctx->errstr);
 		return -EIO;
 	}
-	r->n_pending = 0;
 	/* AUTH user pass (ACL, Redis 6+) only when a user is configured, else AUTH pass. */
 	if (r->password != NULL) {
-		cmd_begin(r, "AUTH");
-		if (r->username != NULL)
-			cmd_arg(&r->cmd, r->username, strlen(r->username));
-		cmd_arg(&r->cmd, r->password, strlen(r->password));
-		rc = simple_command(r, "AUTH");
-		/* The arena held the password: do not leave it lying in memory. */
-		if (r->cmd.arena != NULL)
-			explicit_bzero(r->cmd.arena, r->cmd.used);
+		const char *argv[3] = { "AUTH" };
+		size_t len[3] = { 4 };
+		int argc = 1;
+
+		if (r->username != NULL) {
+			argv[argc] = r->username;
+			len[argc++] = strlen(r->username);
+		}
+		argv[argc] = r->password;
+		len[argc++] = strlen(r->password);
+		rc = simple_command(r, argc, argv, len);
 		if (rc < 0)
 			return rc;
 	}
 	if (r->db != 0) {
-		cmd_begin(r, "SELECT");
-		cmd_argf(&r->cmd, "%" PRIu32, r->db);
-		rc = simple_command(r, "SELECT");
+		char db[16];
+		const char *argv[] = { "SELECT", db };
+		size_t len[] = { 6, 0 };
+
+		len[1] = (size_t)snprintf(db, sizeof(db), "%" PRIu32, r->db);
+		rc = simple_command(r, 2, argv, len);
 		if (rc < 0)
 			return rc;
 	}
-	rte_log(RTE_LOG_DEBUG, ds_redis_logtype, "darkscope.redis: connected to %s\n",
-		r->endpoint);
+	rc = load_script(r);
+	if (rc < 0)
+		return rc;
+	rte_log(RTE_LOG_DEBUG, ds_redis_logtype, "darkscope.redis: connected to %s, script %s\n",
+		r->endpoint, r->sha);
 	return 0;
 }
 
 /* --- the minute -------------------------------------------------------------------------- */
 
 /*
- * ZADD key score label ... for one dimension, in chunks, then EXPIRE. `what`
- * picks the score: packets, sources or bytes.
- */
-enum score_of { SCORE_PACKETS, SCORE_SOURCES, SCORE_BYTES };
-
-static int
-queue_zset(struct ds_redis *r, const struct ds_rollup *ru, enum ds_dim d,
-	   const struct ds_rollup_dim *dim, const char *key, enum score_of what)
-{
-	int rc;
-
-	for (uint32_t i = 0; i < dim->n;) {
-		cmd_begin(r, "ZADD");
-		cmd_arg(&r->cmd, key, strlen(key));
-		for (uint32_t j = 0; j < ZADD_CHUNK && i < dim->n; j++, i++) {
-			const struct ds_rollup_entry *e = &dim->entries[i];
-
-			cmd_u64(&r->cmd, what == SCORE_PACKETS ? e->packets :
-					 what == SCORE_SOURCES ? e->sources : e->bytes);
-			cmd_label(&r->cmd, ru, d, e->value);
-		}
-		rc = cmd_send(r, "ZADD");
-		if (rc < 0)
-			return rc;
-	}
-	return cmd_expire(r, "%s", key);
-}
-
-static int
-queue_feed(struct ds_redis *r, const struct ds_rollup *ru, const struct ds_rollup_feed *f,
-	   const char *mkey)
-{
-	char *base = NULL, *key = NULL;
-	int rc = -ENOMEM;
-
-	if (asprintf(&base, "%s:%s:%s:%s", r->prefix, ru->sensor, f->name, mkey) < 0) {
-		base = NULL;
-		goto nomem;
-	}
-
-	/* Every key this feed-minute could have, whether or not it has it now. */
-	cmd_begin(r, "UNLINK");
-	cmd_arg(&r->cmd, base, strlen(base));
-	for (int d = 0; d < DS_DIM_MAX; d++) {
-		cmd_argf(&r->cmd, "%s:%s", base, ds_dim_name((enum ds_dim)d));
-		cmd_argf(&r->cmd, "%s:%s:sources", base, ds_dim_name((enum ds_dim)d));
-	}
-	cmd_argf(&r->cmd, "%s:proto:bytes", base);
-	rc = cmd_send(r, "UNLINK");
-	if (rc < 0)
-		goto out;
-
-	cmd_begin(r, "HSET");
-	cmd_arg(&r->cmd, base, strlen(base));
-	cmd_arg(&r->cmd, "packets", 7);
-	cmd_u64(&r->cmd, f->packets);
-	cmd_arg(&r->cmd, "bytes", 5);
-	cmd_u64(&r->cmd, f->bytes);
-	cmd_arg(&r->cmd, "sources", 7);
-	cmd_u64(&r->cmd, f->sources);
-	cmd_arg(&r->cmd, "partial", 7);
-	cmd_arg(&r->cmd, ru->partial ? "1" : "0", 1);
-	cmd_arg(&r->cmd, "sources_sampling", 16);
-	cmd_u64(&r->cmd, ru->sources_sampling);
-	if (ru->signatures_version != NULL) {
-		cmd_arg(&r->cmd, "signatures_version", 18);
-		cmd_arg(&r->cmd, ru->signatures_version, strlen(ru->signatures_version));
-	}
-	rc = cmd_send(r, "HSET");
-	if (rc == 0)
-		rc = cmd_expire(r, "%s", base);
-	if (rc < 0)
-		goto out;
-
-	/* A dimension without values gets no key at all (it was deleted above). */
-	for (int d = 0; d < DS_DIM_MAX; d++) {
-		const struct ds_rollup_dim *dim = &f->dims[d];
-		const char *name = ds_dim_name((enum ds_dim)d);
-
-		if (dim->n == 0)
-			continue;
-		free(key);
-		if (asprintf(&key, "%s:%s", base, name) < 0) {
-			key = NULL;
-			goto nomem;
-		}
-		rc = queue_zset(r, ru, (enum ds_dim)d, dim, key, SCORE_PACKETS);
-		if (rc < 0)
-			goto out;
-		free(key);
-		if (asprintf(&key, "%s:%s:sources", base, name) < 0) {
-			key = NULL;
-			goto nomem;
-		}
-		rc = queue_zset(r, ru, (enum ds_dim)d, dim, key, SCORE_SOURCES);
-		if (rc < 0)
-			goto out;
-		if (d != DS_DIM_PROTO)
-			continue;
-		free(key);
-		if (asprintf(&key, "%s:proto:bytes", base) < 0) {
-			key = NULL;
-			goto nomem;
-		}
-		rc = queue_zset(r, ru, (enum ds_dim)d, dim, key, SCORE_BYTES);
-		if (rc < 0)
-			goto out;
-	}
-	rc = 0;
-	goto out;
-nomem:
-	set_err(r, "%s: out of memory", r->endpoint);
-	rc = -ENOMEM;
-out:
-	free(key);
-	free(base);
-	return rc;
-}
-
-/* The sensor-wide counters hash: `partial` first, then the counters in the rollup's order. */
-static int
-queue_counters(struct ds_redis *r, const struct ds_rollup *ru, const char *mkey)
-{
-	uint32_t i = 0;
-	int rc;
-
-	do {
-		cmd_begin(r, "HSET");
-		cmd_argf(&r->cmd, "%s:%s:%s:counters", r->prefix, ru->sensor, mkey);
-		if (i == 0) {
-			cmd_arg(&r->cmd, "partial", 7);
-			cmd_arg(&r->cmd, ru->partial ? "1" : "0", 1);
-		}
-		for (uint32_t j = 0; j < ZADD_CHUNK && i < ru->n_counters; j++, i++) {
-			const struct ds_rollup_counter *c = &ru->counters[i];
-
-			cmd_arg(&r->cmd, c->name, strnlen(c->name, sizeof(c->name)));
-			cmd_u64(&r->cmd, c->value);
-		}
-		rc = cmd_send(r, "HSET");
-		if (rc < 0)
-			return rc;
-	} while (i < ru->n_counters);
-	return cmd_expire(r, "%s:%s:%s:counters", r->prefix, ru->sensor, mkey);
-}
-
-/*
- * The indexes: sets of sensors and feeds, and per feed the zset of minutes.
- * The zset is trimmed below the newest minute this connection has written
- * minus the retention, so a backfill of old captures keeps its index as long
- * as its keys live, and the sets and index expire once the sensor stops.
+ * Run the script on the encoded minute: EVALSHA, and EVAL when the server
+ * does not have the script (SCRIPT FLUSH, a replica promoted, a restart that
+ * the connection did not notice). EVAL also caches it again, so the next
+ * EVALSHA works.
  */
 static int
-queue_index(struct ds_redis *r, const struct ds_rollup *ru, const char *mkey, int64_t newest)
+run_script(struct ds_redis *r, int64_t *skipped)
 {
-	int64_t cutoff = newest * 60 - (int64_t)r->retention_s;
-	int rc;
+	const char *argv[] = { "EVALSHA", r->sha, "0", r->json.p };
+	size_t len[] = { 7, SHA_HEX, 1, r->json.len };
+	redisReply *rep;
+	int rc = roundtrip(r, 4, argv, len, &rep);
 
-	cmd_begin(r, "SADD");
-	cmd_argf(&r->cmd, "%s:sensors", r->prefix);
-	cmd_arg(&r->cmd, ru->sensor, strlen(ru->sensor));
-	rc = cmd_send(r, "SADD");
-	if (rc == 0)
-		rc = cmd_expire(r, "%s:sensors", r->prefix);
-	if (rc < 0 || ru->n_feeds == 0)
-		return rc;
-
-	cmd_begin(r, "SADD");
-	cmd_argf(&r->cmd, "%s:%s:feeds", r->prefix, ru->sensor);
-	for (uint32_t i = 0; i < ru->n_feeds; i++)
-		cmd_arg(&r->cmd, ru->feeds[i].name, strlen(ru->feeds[i].name));
-	rc = cmd_send(r, "SADD");
-	if (rc == 0)
-		rc = cmd_expire(r, "%s:%s:feeds", r->prefix, ru->sensor);
 	if (rc < 0)
 		return rc;
-
-	for (uint32_t i = 0; i < ru->n_feeds; i++) {
-		const char *feed = ru->feeds[i].name;
-
-		cmd_begin(r, "ZADD");
-		cmd_argf(&r->cmd, "%s:%s:%s:minutes", r->prefix, ru->sensor, feed);
-		cmd_argf(&r->cmd, "%" PRId64, ru->minute * 60);
-		cmd_arg(&r->cmd, mkey, strlen(mkey));
-		rc = cmd_send(r, "ZADD");
-		if (rc < 0)
-			return rc;
-		if (r->retention_s == 0)
-			continue;
-		/* "(" makes the bound exclusive: the minute exactly retention old stays. */
-		cmd_begin(r, "ZREMRANGEBYSCORE");
-		cmd_argf(&r->cmd, "%s:%s:%s:minutes", r->prefix, ru->sensor, feed);
-		cmd_arg(&r->cmd, "-inf", 4);
-		cmd_argf(&r->cmd, "(%" PRId64, cutoff);
-		rc = cmd_send(r, "ZREMRANGEBYSCORE");
-		if (rc == 0)
-			rc = cmd_expire(r, "%s:%s:%s:minutes", r->prefix, ru->sensor, feed);
+	if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0) {
+		freeReplyObject(rep);
+		rte_log(RTE_LOG_INFO, ds_redis_logtype,
+			"darkscope.redis: %s lost the script (NOSCRIPT): sending it again\n",
+			r->endpoint);
+		argv[0] = "EVAL";
+		argv[1] = ds_minute_lua;
+		len[0] = 4;
+		len[1] = sizeof(ds_minute_lua) - 1;
+		rc = roundtrip(r, 4, argv, len, &rep);
 		if (rc < 0)
 			return rc;
 	}
-	return rc;
-}
-
-/*
- * Distinct sources over hours and days: each source set of the minute is
- * added to a HyperLogLog of its hour and of its (UTC) day, and its label to
- * the set listing the labels of that hour or day. PFADD and SADD add the
- * same elements again when a minute is rewritten, so these stay idempotent
- * like the rest; they cannot forget sources a rewrite no longer has.
- */
-static int
-queue_srcsets(struct ds_redis *r, const struct ds_rollup *ru)
-{
-	char hour[16], day[16], mkey[32], label[512];
-	int rc = 0;
-
-	ds_minute_key(ru->minute, mkey, sizeof(mkey));
-	snprintf(hour, sizeof(hour), "%.10s", mkey);
-	snprintf(day, sizeof(day), "%.8s", mkey);
-	for (uint32_t i = 0; i < ru->n_srcsets && rc == 0; i++) {
-		const struct ds_rollup_srcset *set = &ru->srcsets[i];
-		const char *feed = ru->feeds[set->feed].name;
-		const char *dim = ds_dim_name((enum ds_dim)set->dim);
-		const char *per[2][2] = {{"h", hour}, {"d", day}};
-
-		ds_rollup_label(ru, (enum ds_dim)set->dim, set->value, label, sizeof(label));
-		for (int p = 0; p < 2 && rc == 0; p++) {
-			for (uint32_t k = 0; k < set->n && rc == 0;) {
-				cmd_begin(r, "PFADD");
-				cmd_argf(&r->cmd, "%s:%s:%s:%s:%s:%s:%s", r->prefix, ru->sensor, feed,
-					 per[p][0], per[p][1], dim, label);
-				for (uint32_t j = 0; j < ZADD_CHUNK && k < set->n; j++, k++)
-					cmd_u64(&r->cmd, set->src[k]);
-				rc = cmd_send(r, "PFADD");
-			}
-			if (rc == 0)
-				rc = cmd_expire(r, "%s:%s:%s:%s:%s:%s:%s", r->prefix, ru->sensor, feed,
-						per[p][0], per[p][1], dim, label);
-			if (rc != 0)
-				break;
-			cmd_begin(r, "SADD");
-			cmd_argf(&r->cmd, "%s:%s:%s:%s:%s:%s", r->prefix, ru->sensor, feed,
-				 per[p][0], per[p][1], dim);
-			cmd_arg(&r->cmd, label, strlen(label));
-			rc = cmd_send(r, "SADD");
-			if (rc == 0)
-				rc = cmd_expire(r, "%s:%s:%s:%s:%s:%s", r->prefix, ru->sensor, feed,
-						per[p][0], per[p][1], dim);
-		}
+	if (rep->type == REDIS_REPLY_ERROR) {
+		rc = reply_error(r, argv[0], rep);
+	} else if (rep->type != REDIS_REPLY_INTEGER) {
+		set_err(r, "%s: %s: unexpected reply type %d", r->endpoint, argv[0], rep->type);
+		rc = -EIO;
+	} else {
+		*skipped = rep->integer;
 	}
+	freeReplyObject(rep);
 	return rc;
-}
-
-static int
-queue_minute(struct ds_redis *r, const struct ds_rollup *ru, int64_t newest)
-{
-	char mkey[32];
-	int rc;
-
-	ds_minute_key(ru->minute, mkey, sizeof(mkey));
-	r->n_pending = 0;
-	cmd_begin(r, "MULTI");
-	rc = cmd_send(r, "MULTI");
-	if (rc < 0)
-		return rc;
-
-	/* UNLINK rather than DEL: a 65536-member zset is freed off Redis' main thread. */
-	cmd_begin(r, "UNLINK");
-	cmd_argf(&r->cmd, "%s:%s:%s:counters", r->prefix, ru->sensor, mkey);
-	rc = cmd_send(r, "UNLINK");
-	for (uint32_t i = 0; rc == 0 && i < ru->n_feeds; i++)
-		rc = queue_feed(r, ru, &ru->feeds[i], mkey);
-	if (rc == 0)
-		rc = queue_counters(r, ru, mkey);
-	if (rc == 0)
-		rc = queue_srcsets(r, ru);
-	if (rc == 0)
-		rc = queue_index(r, ru, mkey, newest);
-	if (rc < 0)
-		return rc;
-	cmd_begin(r, "EXEC");
-	return cmd_send(r, "EXEC");
 }
 
 /*
@@ -852,39 +958,51 @@ int
 ds_redis_write(struct ds_redis *r, const struct ds_rollup *ru)
 {
 	struct sigpipe_guard guard;
-	int64_t newest;
+	int64_t newest, skipped = 0;
 	int rc;
 
 	if (r == NULL || ru == NULL || ru->sensor == NULL)
 		return -EINVAL;
 	sigpipe_block(&guard);
 	r->errstr[0] = '\0';
-	if (r->ctx == NULL) {
-		rc = redis_connect(r);
-		if (rc < 0)
-			goto out;
-	}
 	/*
 	 * Trim against the newest minute ever written, not this one: a backfill
 	 * of an older minute must not drop newer entries from the index.
 	 */
 	newest = r->have_newest && r->newest > ru->minute ? r->newest : ru->minute;
-	rc = queue_minute(r, ru, newest);
-	if (rc == 0)
-		rc = read_replies(r, true);
-	/* Only a committed transaction moves the trimming reference. */
-	if (rc == 0) {
-		r->have_newest = true;
-		r->newest = newest;
+	/* Encoded before connecting: a minute that cannot be encoded needs no connection. */
+	rc = encode_minute(r, ru, newest);
+	if (rc < 0)
+		goto out;
+	if (r->ctx == NULL) {
+		rc = redis_connect(r);
+		if (rc < 0)
+			goto drop;
 	}
-out:
+	rc = run_script(r, &skipped);
+	if (rc < 0)
+		goto drop;
+	/* Only a minute that was written moves the trimming reference. */
+	r->have_newest = true;
+	r->newest = newest;
+	if (skipped > 0)
+		r->rollup_skipped++;
+	goto out;
+drop:
 	/* Whatever failed, start over with a fresh connection next time. */
-	if (rc < 0 && r->ctx != NULL) {
+	if (r->ctx != NULL) {
 		redisFree(r->ctx);
 		r->ctx = NULL;
 	}
+out:
 	sigpipe_restore(&guard);
 	return rc;
+}
+
+uint64_t
+ds_redis_rollup_skipped(const struct ds_redis *r)
+{
+	return r != NULL ? r->rollup_skipped : 0;
 }
 
 const char *
@@ -904,13 +1022,34 @@ dup_opt(char **dst, const char *src)
 	return *dst != NULL ? 0 : -ENOMEM;
 }
 
+/*
+ * A zone other than UTC is computed with the process' local time, so it must
+ * be the process' TZ (":Asia/Tokyo" or "Asia/Tokyo"): otherwise day keys
+ * would silently follow whatever TZ the sensor was started with.
+ */
+static bool
+timezone_usable(const char *zone)
+{
+	const char *tz;
+
+	if (zone == NULL || zone[0] == '\0' || strcmp(zone, "UTC") == 0)
+		return true;
+	tz = getenv("TZ");
+	if (tz == NULL)
+		return false;
+	if (tz[0] == ':')
+		tz++;
+	return strcmp(tz, zone) == 0;
+}
+
 struct ds_redis *
 ds_redis_create(const struct ds_redis_opts *opts)
 {
 	struct ds_redis *r;
 	bool unix_sock;
 
-	if (opts == NULL || opts->key_prefix == NULL || opts->key_prefix[0] == '\0') {
+	if (opts == NULL || opts->key_prefix == NULL || opts->key_prefix[0] == '\0' ||
+	    !timezone_usable(opts->rollup_timezone)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -927,6 +1066,9 @@ ds_redis_create(const struct ds_redis_opts *opts)
 	    dup_opt(&r->username, opts->username) < 0 ||
 	    dup_opt(&r->password, opts->password) < 0)
 		goto nomem;
+	if (opts->rollup_timezone != NULL && strcmp(opts->rollup_timezone, "UTC") != 0 &&
+	    dup_opt(&r->timezone, opts->rollup_timezone) < 0)
+		goto nomem;
 	if (unix_sock) {
 		if (dup_opt(&r->unix_socket, opts->unix_socket) < 0)
 			goto nomem;
@@ -939,6 +1081,9 @@ ds_redis_create(const struct ds_redis_opts *opts)
 	}
 	r->db = opts->db;
 	r->retention_s = opts->retention_s;
+	r->hour_retention_s = opts->hour_retention_s;
+	r->day_retention_s = opts->day_retention_s;
+	r->hll_values = opts->hll_values;
 	r->connect_timeout_ms = opts->connect_timeout_ms ? opts->connect_timeout_ms :
 							   DEFAULT_CONNECT_TIMEOUT_MS;
 	r->command_timeout_ms = opts->command_timeout_ms ? opts->command_timeout_ms :
@@ -964,12 +1109,11 @@ ds_redis_free(struct ds_redis *r)
 	}
 	free(r->username);
 	free(r->prefix);
+	free(r->timezone);
 	free(r->host);
 	free(r->unix_socket);
-	free(r->cmd.arena);
-	free(r->cmd.off);
-	free(r->cmd.len);
-	free(r->cmd.argv);
-	free(r->pending);
+	free(r->json.p);
+	free(r->labels.p);
+	free(r->label_off);
 	free(r);
 }

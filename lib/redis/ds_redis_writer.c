@@ -79,6 +79,7 @@ struct ds_redis_writer {
 	uint64_t written;
 	uint64_t dropped;
 	uint64_t failures;
+	uint64_t rollup_skipped;    /* copied from the connection after each write */
 	bool connected;             /* the last attempt succeeded */
 	bool ever_connected;
 	bool outage;                /* the outage was logged; cleared by a success */
@@ -127,6 +128,31 @@ note_success(struct ds_redis_writer *w)
 	w->outage_attempts = 0;
 }
 
+/*
+ * Called with the lock held after a successful write: did the script leave
+ * this minute's hour and day alone (its keys had expired)? Logged once, as
+ * a replay of old captures can skip every minute; the count goes on in the
+ * stats (and the sensor's redis.rollup_skipped_total counter).
+ */
+static void
+note_skipped(struct ds_redis_writer *w, const struct ds_rollup *ru)
+{
+	uint64_t n = ds_redis_rollup_skipped(w->redis);
+	char iso[32];
+
+	if (n == w->rollup_skipped)
+		return;
+	w->rollup_skipped = n;
+	ds_minute_iso(ru->minute, iso, sizeof(iso));
+	if (n == 1)
+		WLOG(NOTICE, "minute %s was rewritten after its keys expired: its hour and day "
+		     "were left as they were (counted in redis.rollup_skipped_total, not logged "
+		     "again)", iso);
+	else
+		WLOG(DEBUG, "minute %s: hour and day left as they were (%" PRIu64 " so far)", iso,
+		     n);
+}
+
 /* Called with the lock held after a failed attempt: logs the first failure of an outage. */
 static void
 note_failure(struct ds_redis_writer *w)
@@ -170,6 +196,8 @@ writer_main(void *arg)
 		rc = ds_redis_write(w->redis, ru);
 
 		pthread_mutex_lock(&w->lock);
+		if (rc == 0)
+			note_skipped(w, ru);
 		dropped = w->in_flight_dropped;
 		w->in_flight = NULL;
 		w->in_flight_dropped = false;
@@ -294,6 +322,7 @@ ds_redis_writer_stats(struct ds_redis_writer *w, struct ds_redis_writer_stats *s
 	st->written = w->written;
 	st->dropped = w->dropped;
 	st->failures = w->failures;
+	st->rollup_skipped = w->rollup_skipped;
 	st->queued = w->count;
 	st->connected = w->connected;
 	pthread_mutex_unlock(&w->lock);

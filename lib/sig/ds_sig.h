@@ -45,16 +45,19 @@ enum ds_sig {
 	DS_SIG_MIRAI = 0,       /**< "mirai": TCP SYN (no ACK), seq == destination IPv4 */
 	DS_SIG_ZMAP,            /**< "zmap": TCP SYN (no ACK), IPv4 ID 54321 (ZMap before 4.1) */
 	DS_SIG_MASSCAN,         /**< "masscan": TCP SYN (no ACK), ip_id == (dst ^ dport ^ seq) & 0xffff */
-	DS_SIG_NMAP_SYN,        /**< "nmap_syn": TCP SYN (no ACK), window 1024, options exactly MSS */
+	DS_SIG_NMAP_SYN,        /**< "nmap_syn": TCP SYN (no ACK), window 1024, options exactly MSS
+				     (IPv4 or IPv6) */
 	DS_SIG_BACKSCATTER,     /**< "backscatter": any of the four below */
 	DS_SIG_BACKSCATTER_SYNACK, /**< "backscatter_synack": TCP SYN+ACK */
 	DS_SIG_BACKSCATTER_RST, /**< "backscatter_rst": TCP RST (with or without ACK) */
 	DS_SIG_BACKSCATTER_ICMP, /**< "backscatter_icmp": ICMP echo reply, unreachable, source
 				      quench, redirect, time exceeded, parameter problem,
-				      timestamp/info/address-mask reply */
+				      timestamp/info/address-mask reply; ICMPv6 errors (types
+				      1-4) and echo reply (129) */
 	DS_SIG_BACKSCATTER_DNS, /**< "backscatter_dns": UDP from port 53 */
 	DS_SIG_SPOOF_SRC_EQ_DST, /**< "spoof_src_eq_dst": source address == destination */
-	DS_SIG_SPOOF_HIGH_TTL,  /**< "spoof_high_ttl": TTL >= 200, not masscan */
+	DS_SIG_SPOOF_HIGH_TTL,  /**< "spoof_high_ttl": TTL >= 200, not masscan (any IP packet,
+				     later fragments included) */
 	DS_SIG_SPOOF_SRC_OCTET, /**< "spoof_src_octet": IPv4 source ending in .0 or .255 */
 	DS_SIG_SPOOF_PORT0,     /**< "spoof_port0": TCP/UDP source or destination port 0 */
 	DS_SIG_SPOOF_FLAGS,     /**< "spoof_flags": impossible TCP flags (SYN+FIN, SYN+RST,

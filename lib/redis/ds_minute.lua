@@ -1,0 +1,409 @@
+#!lua flags=no-cluster
+-- SPDX-License-Identifier: BSD-3-Clause
+--
+-- ds_minute.lua: writes one sealed minute of one sensor and applies it to its
+-- hour and its day, atomically (EVALSHA; ds_redis.c embeds this file). The
+-- shebang must be the first line: it makes Redis 7 refuse the script up
+-- front when out of memory (instead of stopping it half way) and in a
+-- cluster, where the keys, built here rather than declared, would span slots.
+--
+-- ARGV[1] is the whole minute as JSON (ds_redis.c, encode_minute()): names,
+-- the minute's, hour's and day's keys and start times, TTLs and index
+-- cut-offs, every feed's totals, its dimensions as arrays of (score, label)
+-- pairs ready for ZADD (p: packets, s: sources, b: bytes of proto), the
+-- counters, and the source sets (addresses as decimal strings). JSON because
+-- Redis has cjson built in and a human can read the argument in MONITOR;
+-- every number is an integer below 2^53, which a Lua number holds exactly.
+--
+-- Per feed F (P:S:F = fb, minute key mb = fb:M):
+--
+--   old  := HGETALL mb, and ZRANGE of mb:DIM and mb:proto:bytes  (what the minute held)
+--   UNLINK every key the minute could have; write the new values  (absolute: idempotent)
+--   for the hour fb:h:H and the day fb:d:D, base :=
+--     skip  the day's `applied` set has M but mb is gone: the minute expired,
+--           its old values are unknown, so leave the sums alone (counted)
+--     old   M was applied to the day and the period's hash exists
+--     none  first application (or the period's keys expired): add everything
+--   period += new - base: hash (packets, bytes, minutes, partial), every
+--   DIM zset and proto:bytes; only changed members are touched, a member
+--   whose sum reaches 0 is removed.
+--
+-- The sensor's counters (P:S:M:counters -> P:S:h:H:counters, P:S:d:D:counters)
+-- follow the same rule, with "applied" meaning applied to any feed's day.
+-- Source sets are PFADDed to the period HyperLogLogs (idempotent, so a
+-- rewrite adds nothing), then indexes, TTLs and P:S:meta are updated.
+--
+-- Cost: a minute with every TCP and UDP port is 8 zsets of 65536 members
+-- to write or update, so everything is batched (ZADD, ZMSCORE, ZREM, PFADD,
+-- in chunks below Lua's unpack() limit of about 8000 values), minute zsets
+-- and new period zsets are written straight from slices of the decoded
+-- arrays, and an existing period zset is only touched where the minute
+-- changed it. Returns the number of parts (feeds, counters) whose sums were
+-- skipped.
+
+local a = cjson.decode(ARGV[1])
+
+-- Values per command: unpack() fails beyond LUAI_MAXCSTACK (8000) values.
+local CHUNK = 3000
+
+local P = a.prefix .. ':' .. a.sensor
+local M, H, D = a.minute, a.hour, a.day
+local EMPTY = {}
+
+-- Integers as Redis wants them for HSET/HINCRBY: no exponent, no ".0".
+local function int(n)
+	return string.format('%.0f', n)
+end
+
+local function expire(key, ttl)
+	if ttl > 0 then
+		redis.call('EXPIRE', key, ttl)
+	end
+end
+
+local function hash_read(key)
+	local r = redis.call('HGETALL', key)
+	if #r == 0 then
+		return nil
+	end
+	local t = {}
+	for i = 1, #r, 2 do
+		t[r[i]] = r[i + 1]
+	end
+	return t
+end
+
+local function zset_read(key)
+	local r = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
+	local t = {}
+	for i = 1, #r, 2 do
+		t[r[i]] = tonumber(r[i + 1])
+	end
+	return t
+end
+
+-- ZADD key score label ... straight from an array in that order, in chunks.
+local function zset_write(key, z)
+	local n = #z
+	for i = 1, n, CHUNK do
+		redis.call('ZADD', key, unpack(z, i, math.min(n, i + CHUNK - 1)))
+	end
+end
+
+-- The changes from old (label -> score, consumed) to new (score, label, ...).
+local function diff(z, old)
+	local dl, dv, n = {}, {}, 0
+	for i = 1, #z, 2 do
+		local l = z[i + 1]
+		local o = old[l]
+		local d = z[i] - (o or 0)
+		if o ~= nil then
+			old[l] = nil
+		end
+		if d ~= 0 then
+			n = n + 1
+			dl[n], dv[n] = l, d
+		end
+	end
+	-- What is left of old vanished from the minute.
+	for l, o in pairs(old) do
+		if o ~= 0 then
+			n = n + 1
+			dl[n], dv[n] = l, -o
+		end
+	end
+	return dl, dv
+end
+
+-- Add deltas to a period zset: read the current sums of just these members
+-- (ZMSCORE), then write the new sums, removing those that reach 0. The
+-- chunk tables are reused: fewer allocations while a big decoded argument
+-- is alive.
+local set_buf, del_buf = {}, {}
+local function zset_add(key, labels, deltas)
+	local n = #labels
+	for i = 1, n, CHUNK / 2 do
+		local last = math.min(n, i + CHUNK / 2 - 1)
+		local cur = redis.call('ZMSCORE', key, unpack(labels, i, last))
+		local j, k = 0, 0
+		for x = i, last do
+			local c = cur[x - i + 1]
+			local s = (tonumber(c) or 0) + deltas[x]
+			if s > 0 then
+				set_buf[j + 1] = s
+				set_buf[j + 2] = labels[x]
+				j = j + 2
+			elseif c then
+				k = k + 1
+				del_buf[k] = labels[x]
+			end
+		end
+		if j > 0 then
+			redis.call('ZADD', key, unpack(set_buf, 1, j))
+		end
+		if k > 0 then
+			redis.call('ZREM', key, unpack(del_buf, 1, k))
+		end
+	end
+end
+
+-- A whole minute added to a period: z is its (score, label) pairs,
+-- minute_key the minute's zset just written from them, and split caches
+-- the pairs split into labels and scores for the hour and the day.
+local function zset_add_all(key, z, minute_key, split)
+	if redis.call('EXISTS', key) == 0 then
+		-- A new period: its sums are the minute's values. COPY duplicates
+		-- the zset inside Redis, twice as fast as ZADD of the same pairs;
+		-- it copies the minute's TTL too, which expire() then replaces.
+		redis.call('COPY', minute_key, key)
+		redis.call('PERSIST', key)
+		redis.call('ZREMRANGEBYSCORE', key, '-inf', 0)
+		return
+	end
+	if split.labels == nil then
+		split.labels, split.scores = {}, {}
+		for i = 1, #z, 2 do
+			split.scores[#split.scores + 1] = z[i]
+			split.labels[#split.labels + 1] = z[i + 1]
+		end
+	end
+	zset_add(key, split.labels, split.scores)
+end
+
+-- The base of one period (see the top): 'skip', 'old' or 'none'.
+local function base_of(applied, have_old, period_hash)
+	if applied and not have_old then
+		return 'skip'
+	end
+	if applied and redis.call('EXISTS', period_hash) == 1 then
+		return 'old'
+	end
+	return 'none'
+end
+
+local skipped = 0
+local applied_any = false
+local periods = {
+	{ tag = 'h:' .. H, ttl = a.ttl.hour },
+	{ tag = 'd:' .. D, ttl = a.ttl.day },
+}
+
+-- Every summed key a minute's dimension can have: name, and which array of
+-- the dimension holds its (score, label) pairs.
+local zkinds = {}
+for _, dn in ipairs(a.dim_names) do
+	zkinds[#zkinds + 1] = { name = dn, field = 'p' }
+end
+zkinds[#zkinds + 1] = { name = 'proto:bytes', dim = 'proto', field = 'b' }
+
+for _, f in ipairs(a.feeds) do
+	local fb = P .. ':' .. f.name
+	local mb = fb .. ':' .. M
+	local old = hash_read(mb)
+	local applied_key = fb .. ':d:' .. D .. ':applied'
+	local applied = redis.call('SISMEMBER', applied_key, M) == 1
+	local base = {}
+	local need_old = false
+
+	applied_any = applied_any or applied
+	for i, p in ipairs(periods) do
+		base[i] = base_of(applied, old ~= nil, fb .. ':' .. p.tag)
+		need_old = need_old or base[i] == 'old'
+	end
+	if base[1] == 'skip' then
+		skipped = skipped + 1
+	end
+
+	-- The old dimensions, before they are deleted.
+	local old_z = {}
+	if need_old then
+		for _, z in ipairs(zkinds) do
+			old_z[z.name] = zset_read(mb .. ':' .. z.name)
+		end
+	end
+
+	-- The minute's own keys (docs/SCHEMA.md, "Redis keys"): deleted, then written whole.
+	local keys = { mb }
+	for _, dn in ipairs(a.dim_names) do
+		keys[#keys + 1] = mb .. ':' .. dn
+		keys[#keys + 1] = mb .. ':' .. dn .. ':sources'
+	end
+	keys[#keys + 1] = mb .. ':proto:bytes'
+	redis.call('UNLINK', unpack(keys))
+	local h = { 'HSET', mb, 'packets', int(f.packets), 'bytes', int(f.bytes),
+		    'sources', int(f.sources), 'partial', int(a.partial),
+		    'sources_sampling', int(a.sampling) }
+	if a.signatures_version then
+		h[#h + 1] = 'signatures_version'
+		h[#h + 1] = a.signatures_version
+	end
+	redis.call(unpack(h))
+	expire(mb, a.ttl.minute)
+	local by_name = {}
+	for _, d in ipairs(f.dims) do
+		by_name[d.name] = d
+		zset_write(mb .. ':' .. d.name, d.p)
+		expire(mb .. ':' .. d.name, a.ttl.minute)
+		zset_write(mb .. ':' .. d.name .. ':sources', d.s)
+		expire(mb .. ':' .. d.name .. ':sources', a.ttl.minute)
+		if d.b then
+			zset_write(mb .. ':proto:bytes', d.b)
+			expire(mb .. ':proto:bytes', a.ttl.minute)
+		end
+	end
+
+	-- The hour and the day.
+	for i, p in ipairs(periods) do
+		local pk = fb .. ':' .. p.tag
+		local o = base[i] == 'old' and old or nil
+		if base[i] ~= 'skip' then
+			redis.call('HINCRBY', pk, 'packets',
+				   int(f.packets - (o and tonumber(o.packets) or 0)))
+			redis.call('HINCRBY', pk, 'bytes',
+				   int(f.bytes - (o and tonumber(o.bytes) or 0)))
+			redis.call('HINCRBY', pk, 'minutes', o and 0 or 1)
+			redis.call('HINCRBY', pk, 'partial',
+				   int(a.partial - (o and tonumber(o.partial) or 0)))
+		end
+		-- A rewrite counts as a write of the period: every key's TTL restarts.
+		expire(pk, p.ttl)
+	end
+	for _, z in ipairs(zkinds) do
+		local d = by_name[z.dim or z.name]
+		local pairs_new = d and d[z.field] or EMPTY
+		local dl, dv
+		local split = {}
+		for i, p in ipairs(periods) do
+			local key = fb .. ':' .. p.tag .. ':' .. z.name
+			if base[i] == 'old' then
+				if dl == nil then
+					dl, dv = diff(pairs_new, old_z[z.name])
+				end
+				zset_add(key, dl, dv)
+			elseif base[i] == 'none' and #pairs_new > 0 then
+				zset_add_all(key, pairs_new, mb .. ':' .. z.name, split)
+			end
+			expire(key, p.ttl)
+		end
+	end
+	if base[2] ~= 'skip' then
+		redis.call('SADD', applied_key, M)
+	end
+	expire(applied_key, a.ttl.day)
+
+	-- Indexes of the minute, hour and day.
+	local idx = {
+		{ 'minutes', a.minute_t, M, a.ttl.minute, a.cut.minute },
+		{ 'hours', a.hour_t, H, a.ttl.hour, a.cut.hour },
+		{ 'days', a.day_t, D, a.ttl.day, a.cut.day },
+	}
+	for _, x in ipairs(idx) do
+		local key = fb .. ':' .. x[1]
+		redis.call('ZADD', key, x[2], x[3])
+		if x[4] > 0 then
+			-- "(" excludes the cut-off itself, which stays.
+			redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. int(x[5]))
+			redis.call('EXPIRE', key, x[4])
+		end
+	end
+end
+
+-- Sensor-wide counters. "partial" is the minute's flag, not a counter;
+-- running totals (*_total, e.g. redis.dropped_total) do not add up over
+-- minutes, so they stay in the minute only.
+do
+	local ck = P .. ':' .. M .. ':counters'
+	local old = hash_read(ck)
+	local names, values = a.counters.names, a.counters.values
+
+	redis.call('UNLINK', ck)
+	local i = 1
+	repeat
+		local args = { 'HSET', ck }
+		if i == 1 then
+			args[3], args[4] = 'partial', int(a.partial)
+		end
+		local last = math.min(#names, i + CHUNK / 2 - 1)
+		for k = i, last do
+			args[#args + 1] = names[k]
+			args[#args + 1] = int(values[k])
+		end
+		redis.call(unpack(args))
+		i = last + 1
+	until i > #names
+	expire(ck, a.ttl.minute)
+
+	for _, p in ipairs(periods) do
+		local pk = P .. ':' .. p.tag .. ':counters'
+		local b = base_of(applied_any, old ~= nil, pk)
+		if b == 'skip' then
+			if p == periods[1] then
+				skipped = skipped + 1
+			end
+		else
+			local o = b == 'old' and old or nil
+			local seen = {}
+			for k = 1, #names do
+				local n = names[k]
+				seen[n] = true
+				if n ~= 'partial' and not n:find('_total$') then
+					local d = values[k] - (o and tonumber(o[n]) or 0)
+					if d ~= 0 or o == nil then
+						redis.call('HINCRBY', pk, n, int(d))
+					end
+				end
+			end
+			-- A counter the minute no longer has.
+			for n, v in pairs(o or EMPTY) do
+				local gone = not seen[n] and n ~= 'partial'
+				if gone and not n:find('_total$') and tonumber(v) ~= 0 then
+					redis.call('HINCRBY', pk, n, int(-tonumber(v)))
+				end
+			end
+			redis.call('HINCRBY', pk, 'minutes', o and 0 or 1)
+			redis.call('HINCRBY', pk, 'partial',
+				   int(a.partial - (o and tonumber(o.partial) or 0)))
+		end
+		expire(pk, p.ttl)
+	end
+end
+
+-- Distinct sources: PFADD is idempotent, so these need no old values.
+for _, s in ipairs(a.hll) do
+	local fb = P .. ':' .. a.feeds[s.feed + 1].name
+	for _, p in ipairs(periods) do
+		local pb = fb .. ':' .. p.tag .. ':hll'
+		local key = pb
+		if s.dim then
+			key = pb .. ':' .. s.dim .. ':' .. s.label
+			redis.call('SADD', pb .. ':' .. s.dim, s.label)
+			expire(pb .. ':' .. s.dim, p.ttl)
+		end
+		local n = #s.src
+		for i = 1, n, CHUNK do
+			redis.call('PFADD', key, unpack(s.src, i, math.min(n, i + CHUNK - 1)))
+		end
+		expire(key, p.ttl)
+	end
+end
+
+-- Who writes, and what a report needs to read the days right.
+redis.call('SADD', a.prefix .. ':sensors', a.sensor)
+expire(a.prefix .. ':sensors', a.ttl.index)
+if #a.feeds > 0 then
+	local args = { 'SADD', P .. ':feeds' }
+	for _, f in ipairs(a.feeds) do
+		args[#args + 1] = f.name
+	end
+	redis.call(unpack(args))
+	expire(P .. ':feeds', a.ttl.index)
+end
+redis.call('HSET', P .. ':meta', 'rollup_timezone', a.timezone, 'hll_values', int(a.hll_values))
+if a.signatures_version then
+	redis.call('HSET', P .. ':meta', 'signatures_version', a.signatures_version)
+else
+	redis.call('HDEL', P .. ':meta', 'signatures_version')
+end
+expire(P .. ':meta', a.ttl.index)
+
+return skipped
