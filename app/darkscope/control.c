@@ -234,6 +234,7 @@ seal_ready(struct control *c)
 		int64_t safe = INT64_MAX, m = INT64_MAX;
 		uint32_t n = 0;
 		struct ds_rollup *r;
+		uint64_t t0, us;
 
 		/* Minutes first, then buffers: see ds_app.h for why this order. */
 		for (uint32_t i = 0; i < app->n_workers; i++) {
@@ -269,6 +270,7 @@ seal_ready(struct control *c)
 				bufs[n++] = b;
 			}
 		}
+		t0 = rte_rdtsc();
 		r = ds_merge_minute(app->merge, bufs, n, &names, m);
 		if (r == NULL) {
 			DS_LOG(ERR, "out of memory merging minute %" PRId64 "\n", m);
@@ -286,6 +288,9 @@ seal_ready(struct control *c)
 			atomic_store_explicit(&w->released, c->consumed[from[k]],
 					      memory_order_release);
 		}
+		us = (rte_rdtsc() - t0) * 1000000 / rte_get_tsc_hz();
+		if (us > atomic_load_explicit(&app->merge_max_us, memory_order_relaxed))
+			atomic_store_explicit(&app->merge_max_us, us, memory_order_relaxed);
 		atomic_store_explicit(&app->minutes_sealed, app->minutes_sealed + 1,
 				      memory_order_relaxed);
 		sealed++;
@@ -431,6 +436,38 @@ log_malformed(const struct ds_minbuf_counters *t)
 	       all ? ":" : "", buf, t->fragments, t->late, t->no_timestamp);
 }
 
+static uint64_t
+redis_write_max_us(struct ds_redis_writer *r)
+{
+	struct ds_redis_writer_stats ws;
+
+	ds_redis_writer_stats(r, &ws);
+	return ws.write_max_us;
+}
+
+/* Where a worker's cycles went, per packet: what bench/bench_pipeline.py reads. */
+static void
+log_stages(struct ds_worker *w, uint64_t hz)
+{
+	uint64_t pk = load(&w->packets), start = load(&w->start_tsc), end = load(&w->end_tsc);
+	uint64_t run, staged;
+	double per;
+
+	if (pk == 0 || start == 0)
+		return;
+	run = (end > start ? end : rte_rdtsc()) - start;
+	staged = load(&w->decode_cycles) + load(&w->lookup_cycles) + load(&w->count_cycles);
+	per = 1.0 / (double)pk;
+	DS_LOG(INFO, "  worker %u stages: decode %.1f, lookup %.1f, count %.1f, rx and other %.1f "
+	       "cycles/packet; %" PRIu64 " minute swaps, longest %.1f us\n", w->idx,
+	       (double)load(&w->decode_cycles) * per, (double)load(&w->lookup_cycles) * per,
+	       (double)load(&w->count_cycles) * per,
+	       run > staged ? (double)(run - staged) * per : 0.0, load(&w->swaps),
+	       (double)load(&w->swap_max_cycles) * 1e6 / (double)hz);
+	DS_LOG(INFO, "  worker %u ran %.3f s, %.3f Mpps\n", w->idx, (double)run / (double)hz,
+	       (double)pk * (double)hz / (double)run / 1e6);
+}
+
 void
 ds_control_log_stats(struct ds_app *app, const char *when)
 {
@@ -457,7 +494,11 @@ ds_control_log_stats(struct ds_app *app, const char *when)
 		DS_LOG(INFO, "  worker %u (lcore %u): %" PRIu64 " packets, %.3f s busy, %"
 		       PRIu64 " buffer waits\n", w->idx, w->lcore, load(&w->packets),
 		       (double)load(&w->busy_cycles) / (double)hz, load(&w->buffer_waits));
+		log_stages(w, hz);
 	}
+	DS_LOG(INFO, "  heaviest minute: merge %.3f ms, redis write %.3f ms\n",
+	       (double)load(&app->merge_max_us) / 1000.0,
+	       app->redis != NULL ? (double)redis_write_max_us(app->redis) / 1000.0 : 0.0);
 	log_malformed(&app->totals);
 	if (app->redis != NULL) {
 		struct ds_redis_writer_stats ws;

@@ -113,6 +113,19 @@ struct ds_worker {
 	_Atomic uint64_t busy_cycles;
 	_Atomic uint64_t buffer_waits;  /**< times it waited for a free buffer */
 	_Atomic uint32_t rxq_done;      /**< sequential: queues read to the end */
+	/*
+	 * Where the busy cycles go, per stage of handle_burst() (one TSC read
+	 * per stage and burst): decode (and the packets' minutes), lookup
+	 * (feed LPM and source FIB), count (signatures, rules, histograms, the
+	 * bulk free). Busy minus their sum is the loop itself.
+	 */
+	_Atomic uint64_t decode_cycles;
+	_Atomic uint64_t lookup_cycles;
+	_Atomic uint64_t count_cycles;
+	_Atomic uint64_t swaps;         /**< minute changes */
+	_Atomic uint64_t swap_max_cycles; /**< the longest of them, waits included */
+	_Atomic uint64_t start_tsc;     /**< the loop's first and last TSC reading */
+	_Atomic uint64_t end_tsc;
 };
 
 #define DS_MAX_RETIRED 8
@@ -173,6 +186,7 @@ struct ds_app {
 	bool jsonl_is_stdout;
 	int64_t start_minute;           /**< clock minute at start (partial) */
 	_Atomic uint64_t minutes_sealed;
+	_Atomic uint64_t merge_max_us;  /**< the longest merge + reset of a minute */
 	struct ds_minbuf_counters totals; /**< since start (control thread only) */
 	uint64_t jsonl_errors;
 	bool progress;                  /**< draw the replay progress line */

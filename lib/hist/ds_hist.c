@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "ds_hist.h"
 
@@ -103,7 +104,7 @@ dict_carve(struct ds_dict *d, uint32_t cap, struct carver *c)
 {
 	uint32_t slots = pow2_at_least(2ull * cap);
 
-	d->slot_id = carve(c, slots * sizeof(uint32_t));
+	d->slot_id = carve(c, slots * sizeof(uint64_t));
 	d->by_id = carve(c, cap * sizeof(struct ds_dict_entry));
 	d->cap = cap;
 	d->mask = slots - 1;
@@ -130,9 +131,10 @@ minbuf_layout(struct ds_minbuf *b, const struct ds_hist_limits *lim, struct carv
 	}
 	b->pairs.slots = carve(c, (size_t)lim->source_pairs * sizeof(uint64_t));
 	b->pairs.log = carve(c, (size_t)(lim->source_pairs / 4 * 3) * sizeof(uint64_t));
+	b->pend = carve(c, DS_PEND_CAP * sizeof(struct ds_pair_pend));
 	dict_carve(&b->layouts, lim->syn_option_layouts, c);
 	dict_carve(&b->fps, lim->tcp_fingerprints, c);
-	b->asns.slot_id = carve(c, asn_slots * sizeof(uint32_t));
+	b->asns.slot_id = carve(c, asn_slots * sizeof(uint64_t));
 	b->asns.by_id = carve(c, lim->src_asns * sizeof(uint32_t));
 	b->pairs.mask = lim->source_pairs - 1;
 	b->pairs.max_n = lim->source_pairs / 4 * 3;
@@ -153,6 +155,23 @@ ds_minbuf_mem_size(const struct ds_hist_limits *lim)
 	memset(&b, 0, sizeof(b));
 	minbuf_layout(&b, lim, &c);
 	return c.off + 64;
+}
+
+/*
+ * The pair table and the dense counters are hit at random, a TLB miss per
+ * access with 4 KiB pages: transparent huge pages (where the kernel offers
+ * them on request) turn those into hits. The price is that a touched 2 MiB
+ * page is resident whole, so a buffer may become resident up to its size
+ * (ds_minbuf_mem_size()) sooner. Advice only: a refusal changes nothing.
+ */
+static void
+advise_huge(void *p, size_t len)
+{
+	uintptr_t lo = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+	uintptr_t hi = ((uintptr_t)p + len) & ~(uintptr_t)4095;
+
+	if (hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
 }
 
 struct ds_minbuf *
@@ -182,6 +201,7 @@ ds_minbuf_create(const struct ds_hist_limits *lim)
 	b->mem_size = size;
 	c.base = (uint8_t *)(((uintptr_t)b->mem + 63) & ~(uintptr_t)63);
 	minbuf_layout(b, lim, &c);
+	advise_huge(b->mem, size);
 	return b;
 }
 
@@ -258,7 +278,7 @@ pairs_clear(struct ds_minbuf *b)
 static void
 dict_clear(struct ds_dict *d)
 {
-	memset(d->slot_id, 0, ((size_t)d->mask + 1) * sizeof(uint32_t));
+	memset(d->slot_id, 0, ((size_t)d->mask + 1) * sizeof(uint64_t));
 	d->n = 0;
 }
 
@@ -267,13 +287,13 @@ static void
 asns_clear(struct ds_asns *a)
 {
 	if (a->n > (a->mask + 1) / 16) {
-		memset(a->slot_id, 0, ((size_t)a->mask + 1) * sizeof(uint32_t));
+		memset(a->slot_id, 0, ((size_t)a->mask + 1) * sizeof(uint64_t));
 	} else {
 		/* Reverse insertion order keeps every probe chain intact (see pairs_clear). */
 		for (uint32_t id = a->n; id-- > 0;) {
 			uint32_t i = (uint32_t)ds_hash64(a->by_id[id]) & a->mask;
 
-			while (a->slot_id[i] != id + 1)
+			while ((uint32_t)a->slot_id[i] != id + 1)
 				i = (i + 1) & a->mask;
 			a->slot_id[i] = 0;
 		}
@@ -285,6 +305,7 @@ void
 ds_minbuf_reset(struct ds_minbuf *b, int64_t minute)
 {
 	/* Pairs first: clearing them rehashes layout keys with the layouts. */
+	b->n_pend = 0;
 	pairs_clear(b);
 	b->pairs.level = 0;
 	b->pairs.keep_max = UINT64_MAX;
@@ -348,18 +369,22 @@ static uint32_t
 dict_add(struct ds_dict *d, uint64_t h, const struct ds_fingerprint *key)
 {
 	uint32_t i = (uint32_t)h & d->mask;
+	uint64_t tag = h & 0xffffffff00000000ULL;
 
 	while (d->slot_id[i] != 0) {
-		const struct ds_dict_entry *e = &d->by_id[d->slot_id[i] - 1];
+		if ((d->slot_id[i] & 0xffffffff00000000ULL) == tag) {
+			uint32_t id = (uint32_t)d->slot_id[i] - 1;
+			const struct ds_dict_entry *e = &d->by_id[id];
 
-		if (e->hash == h && memcmp(&e->key, key, sizeof(*key)) == 0)
-			return d->slot_id[i] - 1;
+			if (e->hash == h && memcmp(&e->key, key, sizeof(*key)) == 0)
+				return id;
+		}
 		i = (i + 1) & d->mask;
 	}
 	if (d->n == d->cap)
 		return d->cap;
 	d->by_id[d->n] = (struct ds_dict_entry){h, *key};
-	d->slot_id[i] = ++d->n;
+	d->slot_id[i] = tag | ++d->n;
 	return d->n - 1;
 }
 
@@ -421,7 +446,7 @@ merge_dict_init(struct merge_dict *md, uint32_t cap)
 
 	md->d.cap = cap;
 	md->d.mask = slots - 1;
-	md->d.slot_id = calloc(slots, sizeof(uint32_t));
+	md->d.slot_id = calloc(slots, sizeof(uint64_t));
 	md->d.by_id = calloc(cap, sizeof(struct ds_dict_entry));
 	md->map = calloc(cap + 1, sizeof(uint32_t));
 	return md->d.slot_id && md->d.by_id && md->map ? 0 : -ENOMEM;
@@ -450,7 +475,7 @@ ds_merge_create(const struct ds_hist_limits *lim)
 	m->lim = *lim;
 	m->asns.cap = lim->src_asns;
 	m->asns.mask = pow2_at_least(2ull * lim->src_asns) - 1;
-	m->asns.slot_id = calloc((size_t)m->asns.mask + 1, sizeof(uint32_t));
+	m->asns.slot_id = calloc((size_t)m->asns.mask + 1, sizeof(uint64_t));
 	m->asns.by_id = calloc(lim->src_asns, sizeof(uint32_t));
 	m->asn_map = calloc(lim->src_asns + 1, sizeof(uint32_t));
 	m->acc_mask = 4095;
@@ -907,9 +932,11 @@ ds_merge_minute(struct ds_merge *m, struct ds_minbuf *const *bufs, uint32_t n,
 	if (r == NULL)
 		return NULL;
 	merge_reset(m);
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n; i++) {
+		ds_minbuf_flush(bufs[i]);
 		if (bufs[i]->pairs.level > level)
 			level = bufs[i]->pairs.level;
+	}
 	r->sources_sampling = level;
 
 	for (uint32_t i = 0; i < n; i++) {

@@ -113,6 +113,22 @@ struct ds_pairs {
 	uint64_t keep_max;      /**< keep a key iff its hash <= keep_max (UINT64_MAX >> k) */
 };
 
+/**
+ * Pairs a burst produced, waiting to enter the table. Counting first
+ * gathers them with their hashes; ds_minbuf_flush() then inserts them while
+ * prefetching the slots a few pairs ahead, so the table's cache misses
+ * overlap instead of stalling one after the other.
+ */
+struct ds_pair_pend {
+	uint64_t key;
+	uint64_t hash;
+};
+
+#define DS_PEND_CAP 1024        /**< pending pairs per buffer */
+/** Most pairs one packet makes: feed, proto, 3 geo, 4 TCP, 3 per signature and rule. */
+#define DS_PAIRS_PER_PKT_MAX (9 + 3 * 64 * 2)
+#define DS_PAIR_PREFETCH 12     /**< pairs prefetched ahead of the one inserted */
+
 /** A dictionary entry: a SYN's option layout or its whole fingerprint, and its hash. */
 struct ds_dict_entry {
 	uint64_t hash;
@@ -121,7 +137,12 @@ struct ds_dict_entry {
 
 /** Bounded dictionary fingerprint -> id, per buffer (layouts use only n and kinds). */
 struct ds_dict {
-	uint32_t *slot_id;      /**< open addressing: id + 1, 0 empty */
+	/**
+	 * Open addressing: the key hash's top 32 bits << 32 | (id + 1); 0
+	 * empty. The tag settles most mismatches without touching by_id: a
+	 * spray of new layouts probes a full dictionary on every SYN.
+	 */
+	uint64_t *slot_id;
 	struct ds_dict_entry *by_id; /**< [cap] */
 	uint32_t n;             /**< ids given */
 	uint32_t cap;           /**< the limit; id cap is `other` */
@@ -130,7 +151,7 @@ struct ds_dict {
 
 /** Bounded dictionary AS number -> id, per buffer. */
 struct ds_asns {
-	uint32_t *slot_id;      /**< open addressing: id + 1, 0 empty */
+	uint64_t *slot_id;      /**< open addressing: AS << 32 | (id + 1), 0 empty: one line a probe */
 	uint32_t *by_id;        /**< [cap]: the AS of each id */
 	uint32_t n;
 	uint32_t cap;           /**< limits.src_asns; id cap is `other` */
@@ -157,6 +178,8 @@ struct ds_minbuf {
 	uint32_t n_feeds;
 	struct ds_feed_hist *feeds;
 	struct ds_pairs pairs;
+	struct ds_pair_pend *pend;      /**< [DS_PEND_CAP], pairs not yet inserted */
+	uint32_t n_pend;
 	struct ds_dict layouts;          /**< DS_DIM_TCP_SYN_OPTIONS */
 	struct ds_dict fps;              /**< DS_DIM_TCP_FINGERPRINT */
 	struct ds_asns asns;             /**< DS_DIM_SRC_ASN */
@@ -245,6 +268,43 @@ ds_pairs_add(struct ds_minbuf *b, uint64_t key, uint64_t h)
 		ds_minbuf_sample_more(b);
 }
 
+/*
+ * Queue a pair for ds_minbuf_flush(). The sample test happens here too, so
+ * a sampled-out pair costs only its hash; ds_pairs_add() tests again, as the
+ * level may rise while the queue drains.
+ */
+static inline void
+ds_pairs_push(struct ds_minbuf *b, uint64_t key, uint64_t h)
+{
+	if (h <= b->pairs.keep_max) {
+		b->pend[b->n_pend].key = key;
+		b->pend[b->n_pend].hash = h;
+		b->n_pend++;
+	}
+}
+
+/**
+ * Insert the pending pairs into the pair table. The worker calls it after
+ * each burst and before handing a buffer over; ds_merge_minute() calls it
+ * too, so no caller can forget pairs.
+ */
+static inline void
+ds_minbuf_flush(struct ds_minbuf *b)
+{
+	const struct ds_pair_pend *q = b->pend;
+	const uint64_t *slots = b->pairs.slots;
+	uint32_t n = b->n_pend, mask = b->pairs.mask;
+
+	for (uint32_t i = 0; i < n && i < DS_PAIR_PREFETCH; i++)
+		__builtin_prefetch(&slots[q[i].hash & mask], 1);
+	for (uint32_t i = 0; i < n; i++) {
+		if (i + DS_PAIR_PREFETCH < n)
+			__builtin_prefetch(&slots[q[i + DS_PAIR_PREFETCH].hash & mask], 1);
+		ds_pairs_add(b, q[i].key, q[i].hash);
+	}
+	b->n_pend = 0;
+}
+
 static inline void
 ds_dense_inc(struct ds_dense *d, uint32_t v)
 {
@@ -271,14 +331,14 @@ ds_asns_id(struct ds_asns *a, uint32_t asn)
 	uint32_t i = (uint32_t)ds_hash64(asn) & a->mask;
 
 	while (a->slot_id[i] != 0) {
-		if (a->by_id[a->slot_id[i] - 1] == asn)
-			return a->slot_id[i] - 1;
+		if (a->slot_id[i] >> 32 == asn)
+			return (uint32_t)a->slot_id[i] - 1;
 		i = (i + 1) & a->mask;
 	}
 	if (a->n == a->cap)
 		return a->cap;
 	a->by_id[a->n] = asn;
-	a->slot_id[i] = ++a->n;
+	a->slot_id[i] = (uint64_t)asn << 32 | ++a->n;
 	return a->n - 1;
 }
 
@@ -303,12 +363,47 @@ struct ds_src_geo {
 	uint8_t home;           /**< DS_HOME_MAX: no home country configured, not counted */
 };
 
+/**
+ * Prefetch the counters and dictionary slots counting this packet will
+ * touch (see ds_minbuf_count()). The worker calls it a few packets ahead of
+ * the one it counts, so those cache misses overlap instead of queueing.
+ */
+static inline void
+ds_minbuf_prefetch(const struct ds_minbuf *b, uint32_t feed, const struct ds_pkt *p,
+		   const struct ds_src_geo *g)
+{
+	const struct ds_feed_hist *f = &b->feeds[feed];
+
+	if (g != NULL) {
+		__builtin_prefetch(&b->asns.slot_id[(uint32_t)ds_hash64(g->asn) & b->asns.mask]);
+		__builtin_prefetch(&f->dims[DS_DIM_SRC_COUNTRY].count[g->cc], 1);
+	}
+	if (!(p->flags & DS_PKT_F_L4))
+		return;
+	switch (p->proto) {
+	case 6:
+		__builtin_prefetch(&f->dims[DS_DIM_TCP_DST_PORT].count[p->dport], 1);
+		__builtin_prefetch(&f->dims[DS_DIM_TCP_DST_PORT].touched[p->dport >> 12], 1);
+		if ((p->tcp_flags & (DS_TCP_SYN | DS_TCP_ACK)) == DS_TCP_SYN) {
+			__builtin_prefetch(&f->dims[DS_DIM_TCP_SYN_WINDOW].count[p->window], 1);
+			__builtin_prefetch(&f->dims[DS_DIM_TCP_SYN_WINDOW].touched[p->window >> 12],
+					   1);
+		}
+		break;
+	case 17:
+		__builtin_prefetch(&f->dims[DS_DIM_UDP_DST_PORT].count[p->dport], 1);
+		break;
+	default:
+		break;
+	}
+}
+
 /* Count value v of a dense dimension and its (value, source) pair. */
 #define DS_COUNT(d, v)                                                                     \
 	do {                                                                               \
 		ds_dense_inc(&f->dims[d], (v));                                            \
 		key = DS_PAIR(d, (v));                                                     \
-		ds_pairs_add(b, key, ds_hash64(key));                                      \
+		ds_pairs_push(b, key, ds_hash64(key));                                     \
 	} while (0)
 
 /* Count a dictionary id of a dimension; the pair hash is taken over the key itself. */
@@ -316,8 +411,8 @@ struct ds_src_geo {
 	do {                                                                               \
 		ds_dense_inc(&f->dims[d], (id));                                           \
 		key = DS_PAIR(d, 0);                                                       \
-		ds_pairs_add(b, key | (uint64_t)(id) << DS_PAIR_VALUE_SHIFT,                \
-			     ds_hash64(key ^ (keyhash)));                                  \
+		ds_pairs_push(b, key | (uint64_t)(id) << DS_PAIR_VALUE_SHIFT,               \
+			      ds_hash64(key ^ (keyhash)));                                 \
 	} while (0)
 
 /*
@@ -361,10 +456,13 @@ ds_minbuf_count(struct ds_minbuf *b, uint32_t feed, const struct ds_pkt *p, uint
 #define DS_PAIR(d, val) \
 	(base | (uint64_t)((d) + 1) << DS_PAIR_DIM_SHIFT | (uint64_t)(val) << DS_PAIR_VALUE_SHIFT)
 
+	/* Room for this packet's pairs; normally the worker drains once a burst. */
+	if (__builtin_expect(b->n_pend > DS_PEND_CAP - DS_PAIRS_PER_PKT_MAX, 0))
+		ds_minbuf_flush(b);
 	f->packets++;
 	f->bytes += wire_len;
 	f->proto_bytes[p->proto] += wire_len;
-	ds_pairs_add(b, base, ds_hash64(base));
+	ds_pairs_push(b, base, ds_hash64(base));
 	DS_COUNT(DS_DIM_PROTO, p->proto);
 	if (g != NULL) {
 		DS_COUNT(DS_DIM_SRC_COUNTRY, g->cc);

@@ -113,6 +113,7 @@ struct ds_redis_writer_stats {
 	uint64_t dropped;           /**< minutes dropped because the queue was full */
 	uint64_t failures;          /**< failed write attempts */
 	uint64_t rollup_skipped;    /**< minutes written whose hour and day sums were skipped */
+	uint64_t write_max_us;      /**< the longest successful write of one minute */
 	uint32_t queued;            /**< minutes waiting now */
 	bool connected;             /**< the last attempt succeeded */
 };

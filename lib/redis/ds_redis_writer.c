@@ -84,6 +84,7 @@ struct ds_redis_writer {
 	bool ever_connected;
 	bool outage;                /* the outage was logged; cleared by a success */
 	uint64_t outage_attempts;   /* failed attempts in the current outage */
+	uint64_t write_max_us;      /* the longest successful write */
 };
 
 static struct timespec
@@ -179,6 +180,8 @@ writer_main(void *arg)
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		struct ds_rollup *ru;
+		struct timespec t0, t1;
+		uint64_t us;
 		bool dropped;
 		int rc;
 
@@ -193,9 +196,15 @@ writer_main(void *arg)
 		pthread_mutex_unlock(&w->lock);
 
 		/* The rollup stays in the ring (and owned by it) while it is written. */
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		rc = ds_redis_write(w->redis, ru);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
 
 		pthread_mutex_lock(&w->lock);
+		us = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
+		     (uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000);
+		if (rc == 0 && us > w->write_max_us)
+			w->write_max_us = us;
 		if (rc == 0)
 			note_skipped(w, ru);
 		dropped = w->in_flight_dropped;
@@ -323,6 +332,7 @@ ds_redis_writer_stats(struct ds_redis_writer *w, struct ds_redis_writer_stats *s
 	st->dropped = w->dropped;
 	st->failures = w->failures;
 	st->rollup_skipped = w->rollup_skipped;
+	st->write_max_us = w->write_max_us;
 	st->queued = w->count;
 	st->connected = w->connected;
 	pthread_mutex_unlock(&w->lock);
