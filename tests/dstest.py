@@ -809,6 +809,34 @@ def read_pcap(path):
     return linktype, frames
 
 
+def _ip_checksum(hdr):
+    s = sum(struct.unpack("!%dH" % (len(hdr) // 2), hdr))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+
+
+def udp_frame(src, dst, sport, dport, payload=b"darkscope test"):
+    """An Ethernet II / IPv4 (checksummed) / UDP frame; src, dst: 4 octets."""
+    udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
+                               bytes(src), bytes(dst)))
+    struct.pack_into("!H", ip, 10, _ip_checksum(bytes(ip)))
+    eth = b"\x02\x00\x00\x00\x00\x01" + b"\x02\x00\x00\x00\x00\x02" + b"\x08\x00"
+    return eth + bytes(ip) + udp
+
+
+def write_pcap(path, frames, t=None):
+    """A little-endian microsecond pcap of Ethernet frames, 1 us apart."""
+    t = int(time.time()) if t is None else t
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for i, fr in enumerate(frames):
+            f.write(struct.pack("<IIII", t + i // 1000000, i % 1000000, len(fr), len(fr)))
+            f.write(fr)
+    return path
+
+
 def send_frames(iface, pcap, rate):
     """Send every frame of the pcap out of iface through an AF_PACKET socket,
     about `rate` frames per second. Returns (sent, errors)."""

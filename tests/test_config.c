@@ -230,6 +230,7 @@ static void check_redis_defaults(struct tcase *t, const struct ds_config_redis *
 	EXPECT_INT(t, r->command_timeout_ms, 5000);
 	EXPECT_INT(t, r->retry_max_ms, 10000);
 	EXPECT_INT(t, r->drain_timeout_ms, 30000);
+	EXPECT_INT(t, r->spool_max_mb, 1024);
 }
 
 /* No geo section, or one without sources: geo off, AS countries, no home country. */
@@ -290,6 +291,7 @@ static void test_defaults(void)
 	EXPECT_INT(&t, cfg->workers_auto, true);
 	EXPECT_INT(&t, cfg->n_workers, 0);
 	check_redis_defaults(&t, &cfg->redis);
+	EXPECT_STR(&t, cfg->redis.spool_dir, "");
 	EXPECT_STR(&t, cfg->jsonl_path, "");
 	EXPECT_INT(&t, cfg->limits.source_pairs, 1048576);
 	EXPECT_INT(&t, cfg->limits.syn_option_layouts, 1024);
@@ -575,6 +577,7 @@ static void chk_empty_sections(struct tcase *t, const struct ds_config *c)
 	EXPECT_INT(t, c->eal.n_extra_args, 0);
 	EXPECT_STR(t, c->jsonl_path, "");
 	check_redis_defaults(t, &c->redis);
+	EXPECT_STR(t, c->redis.spool_dir, "");
 	EXPECT_INT(t, c->limits.source_pairs, 1048576);
 	EXPECT_INT(t, c->limits.src_asns, 16384);
 	EXPECT_INT(t, c->limits.tcp_fingerprints, 4096);
@@ -933,7 +936,7 @@ static const struct {
 	  "2:3: redis.hostname: unknown key (expected one of: enabled, host, port, unix_socket, "
 	  "db, username, password_env, password_file, key_prefix, retention, hour_retention, "
 	  "day_retention, rollup_timezone, hll_values, queue_minutes, queue_full, "
-	  "connect_timeout, command_timeout, retry_max, drain_timeout)" },
+	  "connect_timeout, command_timeout, retry_max, drain_timeout, spool_dir, spool_max_mb)" },
 	{ "key names are case-sensitive", "Redis:\n  port: 1\n" F, NULL,
 	  "1:1: Redis: unknown key (expected one of: " ROOT_KEYS ")" },
 	{ "a key that is not a scalar", "? [a]\n: b\n" F, NULL,
@@ -995,6 +998,10 @@ static const struct {
 	  "2:7: redis.db: expected an integer 0-65535, got \"65536\"" },
 	{ "queue_minutes 0", "redis:\n  queue_minutes: 0\n" F, NULL,
 	  "2:18: redis.queue_minutes: expected an integer 1-100000, got \"0\"" },
+	{ "spool_max_mb 0", "redis:\n  spool_max_mb: 0\n" F, NULL,
+	  "2:17: redis.spool_max_mb: expected an integer 1-1048576, got \"0\"" },
+	{ "spool_dir a file", "redis:\n  spool_dir: /dev/null\n" F, NULL,
+	  "2:14: redis.spool_dir: \"/dev/null\" exists and is not a directory" },
 	{ "source_pairs not a power of two", "limits:\n  source_pairs: 1000000\n" F, NULL,
 	  "2:17: limits.source_pairs: expected a power of two 1024-268435456, got \"1000000\"" },
 	{ "source_pairs too large", "limits:\n  source_pairs: 536870912\n" F, NULL,
@@ -2558,6 +2565,7 @@ static void test_reference(const char *source_root)
 	EXPECT_INT(&t, cfg->workers_auto, true);
 	EXPECT_INT(&t, cfg->n_workers, 0);
 	check_redis_defaults(&t, &cfg->redis);
+	EXPECT_STR(&t, cfg->redis.spool_dir, "/var/lib/darkscope/spool");
 	EXPECT_STR(&t, cfg->jsonl_path, "");
 	EXPECT_INT(&t, cfg->limits.source_pairs, 1048576);
 	EXPECT_INT(&t, cfg->limits.syn_option_layouts, 1024);

@@ -19,14 +19,19 @@
  * request are marked partial, as is the first minute of a live start. When
  * replaying, the Redis queue being full makes this thread wait (the capture
  * waits with it, nothing is lost); on live ports the writer drops its oldest
- * minute instead, so capture never stalls.
+ * minute instead, so capture never stalls. With a spool (redis.spool_dir)
+ * neither happens while the spool takes minutes: the writer moves its oldest
+ * minute to disk.
  */
 
 #include <errno.h>
 #include <inttypes.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,10 +50,27 @@ struct snapshot {
 	uint64_t tsc;
 };
 
+/*
+ * Link state of a live port, looked at four times a second. A PMD on a
+ * kernel interface (net_af_packet, net_af_xdp) need not follow what the
+ * interface does, so for those the kernel's flags of the interface decide
+ * (up and running: administratively up with a carrier); any other port asks
+ * its PMD. Workers keep polling through a
+ * link-down: a queue simply brings nothing until the link returns.
+ */
+struct link_watch {
+	char ifname[IF_NAMESIZE];   /* kernel interface, "" to ask the PMD */
+	int up;                     /* -1 not known yet, else 0 / 1 */
+	uint64_t downs;             /* transitions to down since start */
+	uint64_t downs_sealed;      /* ... at the previous seal */
+};
+
 struct control {
 	struct ds_app *app;
 	uint64_t consumed[RTE_MAX_LCORE];   /* buffers merged, per worker */
 	struct snapshot last;
+	struct link_watch link[DS_MAX_PORTS];
+	uint64_t last_link_tsc;
 	int64_t stop_minute;                /* minutes from here on are partial */
 	bool stopping;
 	uint64_t last_stats_tsc;
@@ -109,6 +131,12 @@ add_interval_counters(struct control *c, struct ds_rollup *r, struct ds_minbuf *
 		counter(r, "port", name, "imissed", st.imissed - old->imissed);
 		counter(r, "port", name, "rx_nombuf", st.rx_nombuf - old->rx_nombuf);
 		counter(r, "port", name, "ierrors", st.ierrors - old->ierrors);
+		if (!app->replay) {
+			struct link_watch *lw = &c->link[p];
+
+			counter(r, "port", name, "link_down", lw->downs - lw->downs_sealed);
+			lw->downs_sealed = lw->downs;
+		}
 		for (uint16_t q = 0; !app->packet_time && q < app->ports[p].rx_queues &&
 				     q < RTE_ETHDEV_QUEUE_STAT_CNTRS; q++) {
 			char qn[DS_NAME_MAX + 8];
@@ -142,6 +170,11 @@ add_interval_counters(struct control *c, struct ds_rollup *r, struct ds_minbuf *
 		ds_redis_writer_stats(app->redis, &ws);
 		ds_rollup_counter_add(r, "redis.dropped_total", ws.dropped);
 		ds_rollup_counter_add(r, "redis.rollup_skipped_total", ws.rollup_skipped);
+		/* Only with a spool: without one these would be noise in every minute. */
+		if (ws.spool) {
+			ds_rollup_counter_add(r, "redis.spooled_total", ws.spooled);
+			ds_rollup_counter_add(r, "redis.spool_bad_total", ws.spool_bad);
+		}
 	}
 }
 
@@ -175,7 +208,9 @@ submit_redis(struct control *c, struct ds_rollup *r)
 
 	for (;;) {
 		ds_redis_writer_stats(app->redis, &st);
-		if (!app->redis_wait || st.queued < app->cfg->redis.queue_minutes)
+		/* A spool that takes minutes is room enough. */
+		if (!app->redis_wait || st.queued < app->cfg->redis.queue_minutes ||
+		    (st.spool && !st.spool_refused))
 			break;
 		if (!logged) {
 			DS_LOG(NOTICE, "Redis queue full (%u minutes): waiting for Redis\n",
@@ -355,6 +390,82 @@ progress(struct control *c, bool last)
 		app->minutes_sealed, last ? "\n" : "");
 }
 
+/* The kernel interface behind an af_packet or af_xdp device string, "" if none. */
+static void
+link_ifname(const char *device, char *out, size_t len)
+{
+	const char *p;
+	size_t n;
+
+	out[0] = '\0';
+	if (strncmp(device, "net_af_packet", 13) != 0 && strncmp(device, "net_af_xdp", 10) != 0)
+		return;
+	p = strstr(device, "iface=");
+	if (p == NULL)
+		return;
+	p += 6;
+	n = strcspn(p, ",");
+	if (n == 0 || n >= len)
+		return;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+/* 1 up, 0 down, -1 not known (the interface vanished, the PMD cannot tell). */
+static int
+link_is_up(const struct ds_app *app, uint32_t p, const struct link_watch *lw)
+{
+	struct rte_eth_link link;
+
+	if (lw->ifname[0] != '\0') {
+		struct ifreq ifr;
+		int fd, rc;
+
+		/*
+		 * A socket only to ask SIOCGIFFLAGS, closed at once: it is never
+		 * bound, so the sensor keeps no network socket of its own.
+		 */
+		fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -1;
+		memset(&ifr, 0, sizeof(ifr));
+		memcpy(ifr.ifr_name, lw->ifname, strlen(lw->ifname) + 1);
+		rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
+		close(fd);
+		if (rc != 0)
+			return -1;
+		return (ifr.ifr_flags & (IFF_UP | IFF_RUNNING)) == (IFF_UP | IFF_RUNNING);
+	}
+	if (rte_eth_link_get_nowait(app->ports[p].port_id, &link) != 0)
+		return -1;
+	return link.link_status == RTE_ETH_LINK_UP;
+}
+
+/* Log every change of a live port's link and count the transitions to down. */
+static void
+link_check(struct control *c)
+{
+	struct ds_app *app = c->app;
+
+	for (uint32_t p = 0; !app->replay && p < app->n_ports; p++) {
+		struct link_watch *lw = &c->link[p];
+		int up = link_is_up(app, p, lw);
+
+		if (up < 0 || up == lw->up)
+			continue;
+		if (up)
+			rte_log(lw->up < 0 ? RTE_LOG_INFO : RTE_LOG_NOTICE, ds_logtype,
+				"darkscope: port %s: link up%s%s\n", app->ports[p].name,
+				lw->ifname[0] ? " on " : "", lw->ifname);
+		else
+			DS_LOG(WARNING, "port %s: link down%s%s (polling goes on)\n",
+			       app->ports[p].name, lw->ifname[0] ? " on " : "", lw->ifname);
+		if (!up)
+			lw->downs++;
+		lw->up = up;
+	}
+}
+
 int
 ds_control_run(struct ds_app *app)
 {
@@ -366,8 +477,15 @@ ds_control_run(struct ds_app *app)
 	c.app = app;
 	c.last.tsc = rte_rdtsc();
 	c.last_stats_tsc = c.last.tsc;
-	for (uint32_t p = 0; p < app->n_ports; p++)
+	for (uint32_t p = 0; p < app->n_ports; p++) {
 		rte_eth_stats_get(app->ports[p].port_id, &c.last.port[p]);
+		c.link[p].up = -1;
+		if (!app->replay)
+			link_ifname(app->cfg->ports[p].device, c.link[p].ifname,
+				    sizeof(c.link[p].ifname));
+	}
+	link_check(&c);
+	c.last_link_tsc = c.last.tsc;
 
 	for (;;) {
 		int64_t m = clock_minute();
@@ -389,6 +507,10 @@ ds_control_run(struct ds_app *app)
 			ds_tables_reload(app);
 		}
 		ds_tables_reclaim(app, false);
+		if (now - c.last_link_tsc > hz / 4) {
+			c.last_link_tsc = now;
+			link_check(&c);
+		}
 		/* Read `done` before sealing so the last buffers are seen. */
 		done = all_done(app);
 		rc = seal_ready(&c);
@@ -508,6 +630,11 @@ ds_control_log_stats(struct ds_app *app, const char *when)
 		       " dropped, %" PRIu64 " failed attempts, %" PRIu64 " rollups skipped%s\n",
 		       ws.written, ws.queued, ws.dropped, ws.failures, ws.rollup_skipped,
 		       ws.connected ? "" : " (not connected)");
+		if (ws.spool)
+			DS_LOG(INFO, "  redis spool %s: %u minutes (%" PRIu64 " bytes) now, %"
+			       PRIu64 " spooled, %" PRIu64 " written from it, %" PRIu64 " bad "
+			       "files set aside\n", app->cfg->redis.spool_dir, ws.spool_files,
+			       ws.spool_bytes, ws.spooled, ws.spool_written, ws.spool_bad);
 	}
 }
 
@@ -540,6 +667,13 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(d, "redis_queued", ws.queued);
 		rte_tel_data_add_dict_u64(d, "redis_connected", ws.connected);
 		rte_tel_data_add_dict_u64(d, "redis_rollup_skipped", ws.rollup_skipped);
+		if (ws.spool) {
+			rte_tel_data_add_dict_u64(d, "redis_spool_files", ws.spool_files);
+			rte_tel_data_add_dict_u64(d, "redis_spool_bytes", ws.spool_bytes);
+			rte_tel_data_add_dict_u64(d, "redis_spooled", ws.spooled);
+			rte_tel_data_add_dict_u64(d, "redis_spool_written", ws.spool_written);
+			rte_tel_data_add_dict_u64(d, "redis_spool_bad", ws.spool_bad);
+		}
 	}
 	return 0;
 }

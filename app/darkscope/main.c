@@ -484,6 +484,9 @@ setup_sinks(const struct cli *cli)
 			.policy = DS_REDIS_QUEUE_DROP_OLDEST,
 			.retry_min_ms = 100,
 			.retry_max_ms = r->retry_max_ms,
+			.spool_dir = r->spool_dir,
+			.spool_max_bytes = (uint64_t)r->spool_max_mb << 20,
+			.sensor = cfg->sensor_id,
 		};
 
 		/*
@@ -508,6 +511,12 @@ setup_sinks(const struct cli *cli)
 				 (r->queue_full == DS_QUEUE_FULL_AUTO && app.replay);
 		app.redis = ds_redis_writer_create(&o);
 		memset(password, 0, sizeof(password));
+		if (app.redis == NULL && r->spool_dir[0] != '\0') {
+			/* Most likely the spool: name the key, as for a configuration error. */
+			DS_LOG(ERR, "cannot start the Redis writer: %s (redis.spool_dir %s)\n",
+			       strerror(errno), r->spool_dir);
+			return -errno;
+		}
 		if (app.redis == NULL) {
 			DS_LOG(ERR, "cannot start the Redis writer: %s\n", strerror(errno));
 			return -errno;
@@ -683,7 +692,18 @@ main(int argc, char **argv)
 
 		rc = ds_redis_writer_drain(app.redis, app.cfg->redis.drain_timeout_ms);
 		ds_redis_writer_stats(app.redis, &st);
-		if (rc < 0) {
+		/* With a spool, what Redis did not take waits there for the next start. */
+		if (rc < 0 && st.spool) {
+			uint32_t lost = ds_redis_writer_stop(app.redis);
+
+			ds_redis_writer_stats(app.redis, &st);
+			DS_LOG(WARNING, "Redis did not take every minute within "
+			       "redis.drain_timeout: %u minute(s) stay in the spool %s for the "
+			       "next start, %u lost\n",
+			       st.spool_files, app.cfg->redis.spool_dir, lost);
+			if (lost > 0)
+				status = EXIT_UNDELIVERED;
+		} else if (rc < 0) {
 			DS_LOG(ERR, "%u sealed minute(s) could not be written to Redis within "
 			       "redis.drain_timeout; they are lost\n", st.queued);
 			status = EXIT_UNDELIVERED;

@@ -1694,7 +1694,7 @@ enum {
 	R_ENABLED, R_HOST, R_PORT, R_UNIX_SOCKET, R_DB, R_USERNAME, R_PASSWORD_ENV,
 	R_PASSWORD_FILE, R_KEY_PREFIX, R_RETENTION, R_HOUR_RETENTION, R_DAY_RETENTION,
 	R_ROLLUP_TIMEZONE, R_HLL_VALUES, R_QUEUE_MINUTES, R_QUEUE_FULL, R_CONNECT_TIMEOUT,
-	R_COMMAND_TIMEOUT, R_RETRY_MAX, R_DRAIN_TIMEOUT, R_N
+	R_COMMAND_TIMEOUT, R_RETRY_MAX, R_DRAIN_TIMEOUT, R_SPOOL_DIR, R_SPOOL_MAX_MB, R_N
 };
 static const char *const redis_keys[R_N] = {
 	[R_ENABLED] = "enabled",
@@ -1717,6 +1717,8 @@ static const char *const redis_keys[R_N] = {
 	[R_COMMAND_TIMEOUT] = "command_timeout",
 	[R_RETRY_MAX] = "retry_max",
 	[R_DRAIN_TIMEOUT] = "drain_timeout",
+	[R_SPOOL_DIR] = "spool_dir",
+	[R_SPOOL_MAX_MB] = "spool_max_mb",
 };
 
 /* POSIX shell variable names: what an operator can `export`. "" is valid (not set). */
@@ -1789,6 +1791,62 @@ static int get_timezone(struct cfg_ctx *c, const struct node *n, char *out, size
 	if (rc != 0)
 		return fail(c, n, "rollup_timezone", "unknown time zone %s (cannot read %s: %s)",
 			    describe(n, q), path, strerror(-rc));
+	return 0;
+}
+
+static int path_resolve(const char *base_file, const char *given, char *out, size_t size);
+
+/*
+ * redis.spool_dir: resolved like data files, and checked now rather than at
+ * the first outage, when nobody is watching: an existing path must be a
+ * writable directory; a missing one is created at start with its missing
+ * parents, so its nearest existing ancestor must be a directory. Whether the
+ * sensor's user may create it there is known only at start (the check may run
+ * as another user), where a failure names this key too.
+ */
+static int get_spool_dir(struct cfg_ctx *c, const struct node *n, char *out)
+{
+	char given[PATH_MAX] = "", up[PATH_MAX], q[PATH_QUOTE_BUF];
+	struct stat st;
+	int rc;
+
+	if (n == NULL)
+		return 0;
+	rc = get_str(c, "spool_dir", n, given, sizeof(given));
+	if (rc != 0 || given[0] == '\0') {
+		out[0] = '\0';
+		return rc;
+	}
+	rc = path_resolve(c->file, given, out, PATH_MAX);
+	if (rc != 0)
+		return fail(c, n, "spool_dir", "cannot make %s absolute: %s", describe(n, q),
+			    strerror(-rc));
+	if (stat(out, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			return fail(c, n, "spool_dir", "%s exists and is not a directory",
+				    quote_max(out, strlen(out), CFG_PATH_QUOTE_MAX, q));
+		if (access(out, W_OK | X_OK) != 0)
+			return fail(c, n, "spool_dir", "directory %s is not writable: %s",
+				    quote_max(out, strlen(out), CFG_PATH_QUOTE_MAX, q),
+				    strerror(errno));
+		return 0;
+	}
+	/* Up to the nearest ancestor that exists (the root always does). */
+	strcpy(up, out);
+	for (;;) {
+		char *slash = strrchr(up, '/');
+
+		if (slash == NULL || slash == up) {
+			strcpy(up, "/");
+			break;
+		}
+		*slash = '\0';
+		if (stat(up, &st) == 0 || errno != ENOENT)
+			break;
+	}
+	if (stat(up, &st) != 0 || !S_ISDIR(st.st_mode))
+		return fail(c, n, "spool_dir", "cannot create %s: %s is not a directory",
+			    quote_max(out, strlen(out), CFG_PATH_QUOTE_MAX, q), up);
 	return 0;
 }
 
@@ -1879,6 +1937,11 @@ static int parse_redis(struct cfg_ctx *c, const struct node *n, struct ds_config
 	if (rc == 0)
 		rc = get_duration(c, "drain_timeout", v[R_DRAIN_TIMEOUT], 0, 86400000, 1,
 				  &r->drain_timeout_ms);
+	if (rc == 0)
+		rc = get_spool_dir(c, v[R_SPOOL_DIR], r->spool_dir);
+	/* A million MiB (a TiB) is past any sensor's disk; larger values are typos. */
+	if (rc == 0)
+		rc = get_u32(c, "spool_max_mb", v[R_SPOOL_MAX_MB], 1, 1048576, &r->spool_max_mb);
 	return rc;
 }
 
@@ -2870,6 +2933,7 @@ static void set_defaults(struct ds_config *cfg)
 	cfg->redis.command_timeout_ms = 5000;
 	cfg->redis.retry_max_ms = 10000;
 	cfg->redis.drain_timeout_ms = 30000;
+	cfg->redis.spool_max_mb = 1024;
 
 	cfg->limits.source_pairs = 1u << 20;
 	cfg->limits.syn_option_layouts = 1024;

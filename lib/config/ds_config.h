@@ -134,6 +134,8 @@ struct ds_config_redis {
 	uint32_t command_timeout_ms; /**< default 5000 */
 	uint32_t retry_max_ms;      /**< backoff ceiling; default 10000 */
 	uint32_t drain_timeout_ms;  /**< at exit, how long to wait for Redis; default 30000 */
+	char spool_dir[PATH_MAX];   /**< "" no spool (default); resolved like data file paths */
+	uint32_t spool_max_mb;      /**< cap of the spool's files in MiB, 1-1048576; default 1024 */
 };
 
 struct ds_config_limits {

@@ -321,7 +321,13 @@ derive_countries(struct ds_geo_compiled *c)
 		else
 			j++;
 	}
-	qsort(sh, n, sizeof(*sh), share_cmp);
+	/*
+	 * No shares at all (AS data without country data, or nothing to derive)
+	 * leaves sh NULL, and qsort() must not be given a NULL array even for
+	 * n == 0 (C11 7.22.5; glibc declares it nonnull). Found by fuzz_geo_*.
+	 */
+	if (n > 1)
+		qsort(sh, n, sizeof(*sh), share_cmp);
 	for (size_t s = 0; s < n;) {
 		uint32_t as = sh[s].asn_idx;
 		uint64_t best = 0;

@@ -39,9 +39,24 @@
 
 #include "ds_geo.h"
 
-/* Read size and longest accepted line; real lines are under 200 bytes. */
+/*
+ * Read size, longest accepted line (real lines are under 200 bytes) and
+ * zlib's buffer. The fuzz build (-Dfuzz=true, docs/FUZZING.md) shrinks them
+ * with -D so that inputs of a few kB refill the buffer, carry partial lines
+ * over and hit the line limit, which full-size buffers would only do on
+ * files of hundreds of kB.
+ */
+#ifdef DS_GEO_READ_BUF
+#define READ_BUF DS_GEO_READ_BUF
+#define LINE_MAX_BYTES DS_GEO_LINE_MAX
+#define GZ_BUF DS_GEO_GZ_BUF
+#else
 #define READ_BUF (256u * 1024u)
 #define LINE_MAX_BYTES (64u * 1024u)
+#define GZ_BUF (128u * 1024u)
+#endif
+/* reader_next() refills only below LINE_MAX_BYTES: a refill must always have room. */
+_Static_assert(READ_BUF > LINE_MAX_BYTES + 1, "the read buffer must hold a longest line");
 /* Fields looked at per line; RIR lines may carry more extensions, which are counted only. */
 #define MAX_FIELDS 16
 /* An RIR asn record expands to one entry per AS: bound what one line may cost. */
@@ -140,7 +155,7 @@ static int reader_open(struct reader *r, const char *path, struct ds_geo_error *
 		goto fail;
 	}
 	/* Larger than zlib's 8 KiB default: fewer read() calls on big files. */
-	gzbuffer(r->gz, 128 * 1024);
+	gzbuffer(r->gz, GZ_BUF);
 	r->buf = malloc(READ_BUF + 1);
 	if (r->buf == NULL) {
 		gzclose(r->gz);

@@ -19,6 +19,9 @@
  *    the queue is full it either drops the oldest minute (live capture: the
  *    sensor must never stall) or makes the submitter wait (replay: the
  *    capture file can wait, nothing is lost). Drops are counted and logged.
+ *    With a spool directory (ds_spool.h) the oldest minute of a full queue
+ *    goes to disk instead; the spool is written to Redis before the queue,
+ *    oldest first, and what a previous run left there is picked up at start.
  *
  * The key schema is documented in docs/SCHEMA.md.
  */
@@ -106,6 +109,9 @@ struct ds_redis_writer_opts {
 	enum ds_redis_queue_policy policy;
 	uint32_t retry_min_ms;      /**< first backoff, doubled per failure */
 	uint32_t retry_max_ms;      /**< backoff ceiling */
+	const char *spool_dir;      /**< NULL or "": no spool */
+	uint64_t spool_max_bytes;   /**< cap of the spool's files, >= 1 with a spool */
+	const char *sensor;         /**< whose spool files to pick up; required with a spool */
 };
 
 struct ds_redis_writer_stats {
@@ -116,30 +122,41 @@ struct ds_redis_writer_stats {
 	uint64_t write_max_us;      /**< the longest successful write of one minute */
 	uint32_t queued;            /**< minutes waiting now */
 	bool connected;             /**< the last attempt succeeded */
+	bool spool;                 /**< a spool is configured */
+	bool spool_refused;         /**< the last minute offered to the spool did not go in */
+	uint32_t spool_files;       /**< minutes in the spool now */
+	uint64_t spool_bytes;       /**< their size on disk */
+	uint64_t spooled;           /**< minutes written to the spool */
+	uint64_t spool_written;     /**< spooled minutes since written to Redis */
+	uint64_t spool_bad;         /**< spool files set aside as unreadable */
 };
 
 struct ds_redis_writer;
 
 /**
- * Start the writer thread.
+ * Start the writer thread; with a spool_dir, open the spool first (creating
+ * the directory) and queue what it holds of this sensor for writing.
  * @return the writer, or NULL with errno EINVAL (bad options, including
- *         retry_min_ms 0 or retry_max_ms < retry_min_ms), ENOMEM or the error
- *         of pthread_create().
+ *         retry_min_ms 0 or retry_max_ms < retry_min_ms, a spool without
+ *         sensor or size), ENOMEM, the error of ds_spool_open() (ENOTDIR,
+ *         EACCES, ...) or of pthread_create().
  */
 struct ds_redis_writer *ds_redis_writer_create(const struct ds_redis_writer_opts *opts);
 
 /**
  * Queue a rollup; the writer takes ownership and frees it once written or
- * dropped. With DS_REDIS_QUEUE_WAIT a full queue blocks the caller until
- * there is room; with DS_REDIS_QUEUE_DROP_OLDEST it drops the oldest queued
- * minute, counts and logs it.
+ * dropped. A full queue first moves its oldest minute to the spool, if any;
+ * when that fails (spool full or absent), with DS_REDIS_QUEUE_WAIT a full
+ * queue blocks the caller until there is room; with DS_REDIS_QUEUE_DROP_OLDEST
+ * it drops the oldest queued minute, counts and logs it (the first time the
+ * spool refuses, the minute stays queued: the queue holds one more).
  * @return 0, -EINVAL for a NULL argument, or -ESHUTDOWN after
  *         ds_redis_writer_free() began (in both cases the rollup is freed).
  */
 int ds_redis_writer_submit(struct ds_redis_writer *w, struct ds_rollup *ru);
 
 /**
- * Wait until every queued minute is written, or the timeout passes.
+ * Wait until every queued and spooled minute is written, or the timeout passes.
  * @return 0, -EINVAL for NULL, or -ETIMEDOUT with minutes still queued.
  */
 int ds_redis_writer_drain(struct ds_redis_writer *w, uint32_t timeout_ms);
@@ -148,8 +165,16 @@ int ds_redis_writer_drain(struct ds_redis_writer *w, uint32_t timeout_ms);
 void ds_redis_writer_stats(struct ds_redis_writer *w, struct ds_redis_writer_stats *st);
 
 /**
- * Stop the thread and free the writer; minutes still queued are freed
- * unwritten and logged. NULL is a no-op.
+ * Stop the thread; minutes still queued go to the spool when there is one
+ * (a next start delivers them). Submissions fail from here on. Calling it
+ * again does nothing and returns 0.
+ * @return the minutes discarded: neither written nor spooled (0 for NULL).
+ */
+uint32_t ds_redis_writer_stop(struct ds_redis_writer *w);
+
+/**
+ * Stop (ds_redis_writer_stop()) and free the writer; minutes that could not
+ * be kept are logged. NULL is a no-op.
  */
 void ds_redis_writer_free(struct ds_redis_writer *w);
 

@@ -25,10 +25,28 @@
  * when the write returns (if that write did succeed, the minute is also
  * counted as written).
  *
+ * The spool (ds_spool.h, optional) extends the queue onto disk:
+ *
+ *   submit: queue full --> oldest minute --put--> spool files (oldest first)
+ *                                 |  refused (spool full, disk error)
+ *                                 `--> back at the head, once; then DROP_OLDEST
+ *   writer: spool not empty? write the spool's first minute, delete its file
+ *           on success; else write the queue's head as above
+ *
+ * Spooled minutes are all older than the queued ones (they left the queue
+ * from its head), so writing the spool first keeps Redis receiving minutes
+ * in order. The head may be in flight when it is spooled; if that write
+ * succeeds the minute is written twice, which the idempotent script makes
+ * harmless. The spool's file I/O runs under the lock: it happens at most once
+ * per sealed minute, on the control and writer threads, never on a worker.
+ * ds_redis_writer_stop() spools what is still queued, so a sensor that must
+ * exit during an outage hands its minutes to the next start.
+ *
  * Logging is for operators watching an outage: one line when Redis goes
  * away (not one per retry), one when it is back with how long it took and
- * how much is queued, one per dropped minute with the running total, and one
- * at shutdown if minutes had to be discarded.
+ * how much is queued, one per dropped minute with the running total, one
+ * when minutes start going to the spool and when it is empty again, one per
+ * spool file set aside, and one at shutdown if minutes had to be discarded.
  *
  * Locking: `lock` guards everything below it in the struct. Conditions use
  * CLOCK_MONOTONIC so backoff and drain timeouts survive clock steps.
@@ -47,6 +65,7 @@
 #include <rte_log.h>
 
 #include "ds_redis.h"
+#include "ds_spool.h"
 
 /* Registered in ds_redis.c. */
 extern int ds_redis_logtype;
@@ -67,8 +86,9 @@ struct ds_redis_writer {
 	pthread_cond_t room;        /* to WAIT submitters and free(): a slot was freed, or stop */
 	pthread_cond_t idle;        /* to drain(): queue empty and nothing in flight */
 
-	struct ds_rollup **ring;    /* FIFO of cap slots, count of them used from head */
-	uint32_t cap;
+	struct ds_rollup **ring;    /* FIFO of cap + 1 slots, count of them used from head */
+	uint32_t cap;               /* "full"; the slot more is for a minute the spool refused */
+	uint32_t slots;             /* cap + 1 */
 	uint32_t head;
 	uint32_t count;
 	const struct ds_rollup *in_flight; /* the head while the thread writes it */
@@ -85,6 +105,15 @@ struct ds_redis_writer {
 	bool outage;                /* the outage was logged; cleared by a success */
 	uint64_t outage_attempts;   /* failed attempts in the current outage */
 	uint64_t write_max_us;      /* the longest successful write */
+
+	struct ds_spool *spool;     /* NULL: no spool */
+	char *spool_dir;            /* for log lines, also while the spool opens */
+	struct ds_rollup *spool_ru; /* the spool's first minute, read, not yet written */
+	bool spool_refused;         /* the last put failed; cleared by a put or a delivery */
+	bool spooling;              /* "spooling" was logged; cleared when the spool empties */
+	uint64_t spool_written;
+	bool stopped;               /* ds_redis_writer_stop() ran */
+	uint32_t discarded;         /* what it could neither write nor spool */
 };
 
 static struct timespec
@@ -106,8 +135,35 @@ static void
 ring_pop(struct ds_redis_writer *w)
 {
 	w->ring[w->head] = NULL;
-	w->head = (w->head + 1) % w->cap;
+	w->head = (w->head + 1) % w->slots;
 	w->count--;
+}
+
+static uint32_t
+spool_files(const struct ds_redis_writer *w)
+{
+	struct ds_spool_stats st;
+
+	ds_spool_stats(w->spool, &st);
+	return st.files;
+}
+
+/* Nothing left to write: queue, flight and spool all empty. */
+static bool
+all_written(const struct ds_redis_writer *w)
+{
+	return w->count == 0 && w->in_flight == NULL && w->spool_ru == NULL &&
+	       spool_files(w) == 0;
+}
+
+/* ds_spool's on_bad: called with the lock held. */
+static void
+spool_bad(void *arg, const char *file, const char *reason)
+{
+	struct ds_redis_writer *w = arg;
+
+	WLOG(ERR, "spool file %s/%s: %s; moved to %s/" DS_SPOOL_BAD_DIR "/ (counted in "
+	     "redis.spool_bad_total)", w->spool_dir, file, reason, w->spool_dir);
 }
 
 /*
@@ -171,6 +227,52 @@ note_failure(struct ds_redis_writer *w)
 	     ds_redis_errstr(w->redis), w->retry_min_ms, w->retry_max_ms, w->cap, w->count);
 }
 
+/*
+ * The minute to write next, with the lock held: the spool's first (read from
+ * disk once, kept until written), else the queue's head. NULL when there is
+ * none after all (every spool file was bad) or it cannot be read now.
+ */
+static struct ds_rollup *
+next_minute(struct ds_redis_writer *w, bool *from_spool)
+{
+	*from_spool = false;
+	if (w->spool_ru == NULL && spool_files(w) > 0) {
+		int rc = ds_spool_peek(w->spool, &w->spool_ru);
+
+		if (rc == -ENOMEM)
+			WLOG(ERR, "out of memory reading the spool; retrying");
+	}
+	if (w->spool_ru != NULL) {
+		*from_spool = true;
+		return w->spool_ru;
+	}
+	if (w->count == 0)
+		return NULL;
+	w->in_flight = w->ring[w->head];
+	w->in_flight_dropped = false;
+	return w->ring[w->head];
+}
+
+/* With the lock held, after the spool's first minute was written: delete its file. */
+static void
+spool_delivered(struct ds_redis_writer *w)
+{
+	struct ds_spool_stats st;
+	int rc = ds_spool_pop(w->spool);
+
+	if (rc < 0)
+		WLOG(WARNING, "cannot delete a delivered spool file in %s: %s", w->spool_dir,
+		     strerror(-rc));
+	w->spool_written++;
+	w->spool_refused = false;
+	ds_spool_stats(w->spool, &st);
+	if (st.files == 0 && w->spooling) {
+		WLOG(NOTICE, "spool %s delivered: %" PRIu64 " minutes written from it so far",
+		     w->spool_dir, w->spool_written);
+		w->spooling = false;
+	}
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -182,20 +284,28 @@ writer_main(void *arg)
 		struct ds_rollup *ru;
 		struct timespec t0, t1;
 		uint64_t us;
-		bool dropped;
+		bool dropped, from_spool;
 		int rc;
 
 		/* Idle until a minute arrives; a stop request wins over queued minutes. */
-		while (!w->stopping && w->count == 0)
+		while (!w->stopping && w->count == 0 && spool_files(w) == 0 &&
+		       w->spool_ru == NULL)
 			pthread_cond_wait(&w->work, &w->lock);
 		if (w->stopping)
 			break;
-		ru = w->ring[w->head];
-		w->in_flight = ru;
-		w->in_flight_dropped = false;
+		ru = next_minute(w, &from_spool);
+		if (ru == NULL) {
+			/* The spool's files were all bad, or memory is short: look again. */
+			if (w->count == 0 && spool_files(w) == 0)
+				pthread_cond_broadcast(&w->idle);
+			if (spool_files(w) == 0)
+				continue;
+			rc = -ENOMEM;
+			goto backoff;
+		}
 		pthread_mutex_unlock(&w->lock);
 
-		/* The rollup stays in the ring (and owned by it) while it is written. */
+		/* The rollup stays in the ring or spool (and owned by it) while it is written. */
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		rc = ds_redis_write(w->redis, ru);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -207,6 +317,22 @@ writer_main(void *arg)
 			w->write_max_us = us;
 		if (rc == 0)
 			note_skipped(w, ru);
+		if (from_spool) {
+			if (rc == 0) {
+				note_success(w);
+				spool_delivered(w);
+				w->spool_ru = NULL;
+				backoff = w->retry_min_ms;
+				if (all_written(w))
+					pthread_cond_broadcast(&w->idle);
+				pthread_mutex_unlock(&w->lock);
+				ds_rollup_free(ru);
+				pthread_mutex_lock(&w->lock);
+				continue;
+			}
+			note_failure(w);
+			goto backoff;
+		}
 		dropped = w->in_flight_dropped;
 		w->in_flight = NULL;
 		w->in_flight_dropped = false;
@@ -222,7 +348,7 @@ writer_main(void *arg)
 		/* A slot was freed (by us, or by the submit that dropped the minute). */
 		if (rc == 0 || dropped)
 			pthread_cond_broadcast(&w->room);
-		if (w->count == 0)
+		if (all_written(w))
 			pthread_cond_broadcast(&w->idle);
 		/* Freeing a busy minute's 65536 entries need not hold up submitters. */
 		if (rc == 0 || dropped) {
@@ -232,17 +358,57 @@ writer_main(void *arg)
 		}
 		if (rc == 0)
 			continue;
+backoff:
+		{
+			/* Back off; new submissions do not cut the sleep short, free() does. */
+			struct timespec until = deadline_after(backoff);
 
-		/* Back off; new submissions do not cut the sleep short, free() does. */
-		struct timespec until = deadline_after(backoff);
-
-		while (!w->stopping &&
-		       pthread_cond_timedwait(&w->work, &w->lock, &until) != ETIMEDOUT)
-			;
-		backoff = backoff > w->retry_max_ms / 2 ? w->retry_max_ms : backoff * 2;
+			while (!w->stopping &&
+			       pthread_cond_timedwait(&w->work, &w->lock, &until) != ETIMEDOUT)
+				;
+			backoff = backoff > w->retry_max_ms / 2 ? w->retry_max_ms : backoff * 2;
+		}
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
+}
+
+/*
+ * With the lock held and the queue full: move its head to the spool.
+ * @return 0 (spooled, or kept in flight for the writer to free), or the
+ *         error of ds_spool_put() with the head back in place.
+ */
+static int
+spool_head(struct ds_redis_writer *w)
+{
+	struct ds_rollup *victim = w->ring[w->head];
+	int rc = ds_spool_put(w->spool, victim);
+
+	if (rc < 0) {
+		if (!w->spool_refused)
+			WLOG(WARNING, "cannot spool minute %" PRId64 " to %s: %s%s", victim->minute,
+			     w->spool_dir, rc == -ENOSPC ? "spool full (redis.spool_max_mb)" :
+			     strerror(-rc), w->policy == DS_REDIS_QUEUE_DROP_OLDEST ?
+			     "; dropping minutes when the queue is full" : "");
+		w->spool_refused = true;
+		return rc;
+	}
+	if (!w->spooling) {
+		struct ds_spool_stats st;
+
+		ds_spool_stats(w->spool, &st);
+		WLOG(NOTICE, "Redis queue full (%" PRIu32 " minutes): spooling the oldest minutes "
+		     "to %s (%" PRIu32 " files there now)", w->cap, w->spool_dir, st.files);
+		w->spooling = true;
+	}
+	w->spool_refused = false;
+	ring_pop(w);
+	/* The writer is busy with it: it frees it when its write returns. */
+	if (victim == w->in_flight)
+		w->in_flight_dropped = true;
+	else
+		ds_rollup_free(victim);
+	return 0;
 }
 
 int
@@ -260,7 +426,14 @@ ds_redis_writer_submit(struct ds_redis_writer *w, struct ds_rollup *ru)
 	pthread_mutex_lock(&w->lock);
 	if (w->stopping)
 		goto shutdown;
-	if (w->count == w->cap && w->policy == DS_REDIS_QUEUE_DROP_OLDEST) {
+	/*
+	 * The spool first. When it refuses, the head stays and this minute may
+	 * take the one slot more: the submitter learns of the refusal from the
+	 * stats (spool_refused) and waits or drops from then on, as its policy says.
+	 */
+	if (w->count >= w->cap && w->spool != NULL && spool_head(w) < 0 && w->count == w->cap) {
+		/* Queued in the spare slot below. */
+	} else if (w->count >= w->cap && w->policy == DS_REDIS_QUEUE_DROP_OLDEST) {
 		victim = w->ring[w->head];
 		victim_minute = victim->minute;
 		ring_pop(w);
@@ -271,9 +444,9 @@ ds_redis_writer_submit(struct ds_redis_writer *w, struct ds_rollup *ru)
 		}
 		dropped = true;
 		dropped_total = ++w->dropped;
-	} else if (w->count == w->cap) {
+	} else if (w->count >= w->cap) {
 		w->waiters++;
-		while (w->count == w->cap && !w->stopping)
+		while (w->count >= w->cap && !w->stopping)
 			pthread_cond_wait(&w->room, &w->lock);
 		w->waiters--;
 		if (w->stopping) {
@@ -282,7 +455,7 @@ ds_redis_writer_submit(struct ds_redis_writer *w, struct ds_rollup *ru)
 			goto shutdown;
 		}
 	}
-	w->ring[(w->head + w->count) % w->cap] = ru;
+	w->ring[(w->head + w->count) % w->slots] = ru;
 	w->count++;
 	pthread_cond_signal(&w->work);
 	pthread_mutex_unlock(&w->lock);
@@ -312,11 +485,11 @@ ds_redis_writer_drain(struct ds_redis_writer *w, uint32_t timeout_ms)
 	if (w == NULL)
 		return -EINVAL;
 	pthread_mutex_lock(&w->lock);
-	while ((w->count > 0 || w->in_flight != NULL) && !w->stopping) {
+	while (!all_written(w) && !w->stopping) {
 		if (pthread_cond_timedwait(&w->idle, &w->lock, &until) == ETIMEDOUT)
 			break;
 	}
-	if (w->count > 0 || w->in_flight != NULL)
+	if (!all_written(w))
 		rc = -ETIMEDOUT;
 	pthread_mutex_unlock(&w->lock);
 	return rc;
@@ -335,6 +508,23 @@ ds_redis_writer_stats(struct ds_redis_writer *w, struct ds_redis_writer_stats *s
 	st->write_max_us = w->write_max_us;
 	st->queued = w->count;
 	st->connected = w->connected;
+	st->spool = w->spool != NULL;
+	st->spool_refused = w->spool_refused;
+	st->spool_written = w->spool_written;
+	if (w->spool != NULL) {
+		struct ds_spool_stats ss;
+
+		ds_spool_stats(w->spool, &ss);
+		st->spool_files = ss.files;
+		st->spool_bytes = ss.bytes;
+		st->spooled = ss.spooled;
+		st->spool_bad = ss.bad;
+	} else {
+		st->spool_files = 0;
+		st->spool_bytes = 0;
+		st->spooled = 0;
+		st->spool_bad = 0;
+	}
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -383,16 +573,45 @@ ds_redis_writer_create(const struct ds_redis_writer_opts *opts)
 
 	if (opts == NULL || opts->queue_len == 0 || opts->retry_min_ms == 0 ||
 	    opts->retry_max_ms < opts->retry_min_ms ||
-	    (opts->policy != DS_REDIS_QUEUE_DROP_OLDEST && opts->policy != DS_REDIS_QUEUE_WAIT)) {
+	    (opts->policy != DS_REDIS_QUEUE_DROP_OLDEST && opts->policy != DS_REDIS_QUEUE_WAIT) ||
+	    opts->queue_len == UINT32_MAX ||
+	    (opts->spool_dir != NULL && opts->spool_dir[0] != '\0' &&
+	     (opts->sensor == NULL || opts->spool_max_bytes == 0))) {
 		errno = EINVAL;
 		return NULL;
 	}
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		goto fail;
-	w->ring = calloc(opts->queue_len, sizeof(*w->ring));
+	w->ring = calloc((size_t)opts->queue_len + 1, sizeof(*w->ring));
 	if (w->ring == NULL)
 		goto fail;
+	if (opts->spool_dir != NULL && opts->spool_dir[0] != '\0') {
+		struct ds_spool_stats st;
+
+		w->spool_dir = strdup(opts->spool_dir);
+		if (w->spool_dir == NULL)
+			goto fail;
+		/* Bad files found now are logged by spool_bad(), which needs only spool_dir. */
+		w->spool = ds_spool_open(&(struct ds_spool_opts){
+			.dir = opts->spool_dir,
+			.sensor = opts->sensor,
+			.max_bytes = opts->spool_max_bytes,
+			.on_bad = spool_bad,
+			.arg = w,
+		});
+		if (w->spool == NULL) {
+			err = errno;
+			goto fail;
+		}
+		ds_spool_stats(w->spool, &st);
+		if (st.files > 0) {
+			WLOG(NOTICE, "spool %s: %" PRIu32 " minutes (%" PRIu64 " bytes) of sensor "
+			     "%s left by a previous run, written to Redis before new minutes",
+			     w->spool_dir, st.files, st.bytes, opts->sensor);
+			w->spooling = true;
+		}
+	}
 	w->redis = ds_redis_create(&opts->redis);
 	if (w->redis == NULL) {
 		err = errno;
@@ -400,6 +619,7 @@ ds_redis_writer_create(const struct ds_redis_writer_opts *opts)
 	}
 	/* The ring is allocated once: queueing never allocates, even during an outage. */
 	w->cap = opts->queue_len;
+	w->slots = opts->queue_len + 1;
 	w->policy = opts->policy;
 	w->retry_min_ms = opts->retry_min_ms;
 	w->retry_max_ms = opts->retry_max_ms;
@@ -428,6 +648,8 @@ ds_redis_writer_create(const struct ds_redis_writer_opts *opts)
 fail:
 	if (w != NULL) {
 		ds_redis_free(w->redis);
+		ds_spool_close(w->spool);
+		free(w->spool_dir);
 		free(w->ring);
 		free(w);
 	}
@@ -435,14 +657,18 @@ fail:
 	return NULL;
 }
 
-void
-ds_redis_writer_free(struct ds_redis_writer *w)
+uint32_t
+ds_redis_writer_stop(struct ds_redis_writer *w)
 {
-	uint32_t left;
+	uint32_t left, spooled = 0;
 
 	if (w == NULL)
-		return;
+		return 0;
 	pthread_mutex_lock(&w->lock);
+	if (w->stopped) {
+		pthread_mutex_unlock(&w->lock);
+		return 0;
+	}
 	w->stopping = true;
 	pthread_cond_broadcast(&w->work);
 	pthread_cond_broadcast(&w->room);
@@ -453,22 +679,48 @@ ds_redis_writer_free(struct ds_redis_writer *w)
 
 	/*
 	 * Submitters woken by the broadcast above still hold references to the
-	 * lock: wait until the last has left before destroying it.
+	 * lock: wait until the last has left before going on.
 	 */
 	pthread_mutex_lock(&w->lock);
 	while (w->waiters > 0)
 		pthread_cond_wait(&w->room, &w->lock);
+	w->stopped = true;
 	left = w->count;
+	/* Oldest first, after what the spool holds: the next start writes them in order. */
 	while (w->count > 0) {
-		ds_rollup_free(w->ring[w->head]);
+		struct ds_rollup *ru = w->ring[w->head];
+
+		if (w->spool != NULL && ds_spool_put(w->spool, ru) == 0)
+			spooled++;
+		ds_rollup_free(ru);
 		ring_pop(w);
 	}
+	/* Read back but not written: its file stays in the spool. */
+	ds_rollup_free(w->spool_ru);
+	w->spool_ru = NULL;
+	w->discarded = left - spooled;
 	pthread_mutex_unlock(&w->lock);
-	if (left > 0)
+	if (spooled > 0 || spool_files(w) > 0)
+		WLOG(NOTICE, "Redis writer stopped: %" PRIu32 " minutes in the spool %s for the "
+		     "next start (%" PRIu32 " of them from the queue now)", spool_files(w),
+		     w->spool_dir, spooled);
+	if (left > spooled)
 		WLOG(WARNING, "Redis writer stopped: %" PRIu32 " minutes discarded unwritten "
-		     "(%" PRIu64 " written, %" PRIu64 " dropped)", left, w->written, w->dropped);
+		     "(%" PRIu64 " written, %" PRIu64 " dropped)", left - spooled, w->written,
+		     w->dropped);
+	return left - spooled;
+}
+
+void
+ds_redis_writer_free(struct ds_redis_writer *w)
+{
+	if (w == NULL)
+		return;
+	ds_redis_writer_stop(w);
 	destroy_sync(w);
 	ds_redis_free(w->redis);
+	ds_spool_close(w->spool);
+	free(w->spool_dir);
 	free(w->ring);
 	free(w);
 }
