@@ -153,6 +153,15 @@ ref_lpm_find(const struct ref_lpm *l, uint32_t a, uint32_t *val)
 	return false;
 }
 
+static void
+ref_lpm_free(struct ref_lpm *l)
+{
+	for (int len = 0; len <= 32; len++) {
+		free(l->len[len].net);
+		free(l->len[len].val);
+	}
+}
+
 /* Disjoint ranges sorted by start. */
 struct ref_ranges {
 	uint32_t *first, *last, *val;
@@ -197,6 +206,14 @@ ref_ranges_sort(struct ref_ranges *r)
 	r->last = l;
 	r->val = v;
 	free(p);
+}
+
+static void
+ref_ranges_free(struct ref_ranges *r)
+{
+	free(r->first);
+	free(r->last);
+	free(r->val);
 }
 
 static bool
@@ -600,6 +617,13 @@ main(int argc, char **argv)
 			CC_OF_AS_NONE, NULL);
 		ds_geo_table_free(t);
 	}
+	/* Everything freed, so that LeakSanitizer sees only the library's leaks. */
+	ref_lpm_free(&pfx2as);
+	ref_ranges_free(&iploc_as);
+	ref_ranges_free(&iploc_cc);
+	ref_ranges_free(&rir);
+	free(rir_asn_cc);
+	free(addrs);
 	rte_eal_cleanup();
 	printf("%s (%d failure%s)\n", failures ? "FAIL" : "PASS", failures,
 	       failures == 1 ? "" : "s");

@@ -189,8 +189,10 @@ class Sampler:
     def run_for(self, seconds, note=""):
         end = time.monotonic() + seconds
         while time.monotonic() < end:
-            self.sample(note)
+            # Sleep first: a sample taken right after the caller's own
+            # sample() may see no new burst yet (slow sanitized builds).
             time.sleep(0.25)
+            self.sample(note)
 
 
 def main():

@@ -64,7 +64,9 @@ tcp(uint32_t src, uint32_t dst, uint16_t dport, uint8_t flags, uint16_t win,
 	p.tcp_flags = flags;
 	p.window = win;
 	p.n_opts = n_opts;
-	memcpy(p.opt_kinds, kinds, n_opts);
+	/* memcpy() from NULL is undefined even for 0 bytes (UBSan says so). */
+	if (n_opts > 0)
+		memcpy(p.opt_kinds, kinds, n_opts);
 	return p;
 }
 

@@ -35,6 +35,8 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
 
 #include "ds_app.h"
 #include "ds_jsonl.h"
@@ -168,6 +170,15 @@ eal_add(struct eal_args *a, const char *fmt, ...)
 	a->owned[a->argc] = s;
 	a->argv[a->argc++] = s;
 	return 0;
+}
+
+/* The strings eal_add() made: on every way out of main() after eal_args(). */
+static void
+eal_args_free(struct eal_args *a)
+{
+	for (int i = 0; i < a->argc; i++)
+		free(a->owned[i]);
+	a->argc = 0;
 }
 
 /* An option and its value, as two arguments. */
@@ -559,6 +570,47 @@ on_signal(int sig)
 		ds_signalled = 1;
 }
 
+static void
+mbufs_in_use(struct rte_mempool *mp, void *arg)
+{
+	unsigned int n, *total = arg;
+
+	/*
+	 * Packet pools only (rte_pktmbuf_pool_create() gives them this private
+	 * area): the geo tables' rte_rib node pools are in use until freed.
+	 */
+	if (mp->private_data_size < sizeof(struct rte_pktmbuf_pool_private) ||
+	    mp->elt_size < sizeof(struct rte_mbuf))
+		return;
+	n = rte_mempool_in_use_count(mp);
+	*total += n;
+	if (n != 0)
+		DS_LOG(ERR, "mempool %s: %u mbufs in use at exit (0 expected)\n", mp->name, n);
+}
+
+/*
+ * Every mbuf back in its pool once the workers have stopped: one that is not
+ * was lost on the packet path (a burst not freed, a drop that forgot
+ * rte_pktmbuf_free()) and, packet after packet, would starve the ports. The
+ * ports are stopped and closed first, because a PMD legitimately holds mbufs
+ * until then (rx rings; net_pcap's infinite_rx copy of its capture). After
+ * this, ds_ports_close() only frees the pool. Returns the mbufs missing.
+ */
+static unsigned int
+check_mbufs(void)
+{
+	unsigned int total = 0;
+
+	for (uint32_t p = 0; p < app.n_ports; p++) {
+		rte_eth_dev_stop(app.ports[p].port_id);
+		rte_eth_dev_close(app.ports[p].port_id);
+	}
+	rte_mempool_walk(mbufs_in_use, &total);
+	if (total == 0)
+		DS_LOG(INFO, "  mbufs all returned\n");
+	return total;
+}
+
 static int
 load_config(const char *path, struct ds_config **cfg)
 {
@@ -612,6 +664,7 @@ main(int argc, char **argv)
 
 	if (eal_args(app.cfg, &cli, &ea) < 0) {
 		fprintf(stderr, "darkscope: too many EAL arguments\n");
+		eal_args_free(&ea);
 		return EXIT_CONFIG;
 	}
 	rc = rte_eal_init(ea.argc, ea.argv);
@@ -625,6 +678,7 @@ main(int argc, char **argv)
 		if (ds_geo_build(&app.cfg->geo, 0, &geo, err, sizeof(err)) < 0) {
 			fprintf(stderr, "%s\n", err);
 			rte_eal_cleanup();
+			eal_args_free(&ea);
 			return EXIT_CONFIG;
 		}
 		atomic_store(&app.geo, geo);
@@ -636,6 +690,7 @@ main(int argc, char **argv)
 		if (ds_watch_build(&app, app.cfg, &ws, err, sizeof(err)) < 0) {
 			fprintf(stderr, "%s\n", err);
 			rte_eal_cleanup();
+			eal_args_free(&ea);
 			return EXIT_CONFIG;
 		}
 		atomic_store(&app.watch, ws);
@@ -710,6 +765,7 @@ main(int argc, char **argv)
 		}
 	}
 	ds_control_log_stats(&app, "exit");
+	check_mbufs();
 	DS_LOG(INFO, "memory: peak resident %.1f MiB\n", (double)status_kib("VmHWM") / 1024);
 	ds_redis_writer_free(app.redis);
 	if (app.jsonl != NULL && !app.jsonl_is_stdout)
@@ -732,8 +788,7 @@ main(int argc, char **argv)
 	ds_feed_table_free(app.feeds);
 	ds_ports_close(&app);
 	rte_eal_cleanup();
-	for (int i = 0; i < ea.argc; i++)
-		free(ea.owned[i]);
+	eal_args_free(&ea);
 	ds_config_free(app.cfg);
 	return status;
 }

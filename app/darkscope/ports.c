@@ -32,7 +32,7 @@ static uint64_t
 pcap_records(const char *path)
 {
 	FILE *f = fopen(path, "rb");
-	uint8_t h[16];
+	uint8_t h[24];                          /* the file header; then record headers (16) */
 	uint64_t n = 0;
 	bool swap;
 
@@ -206,6 +206,9 @@ void
 ds_ports_close(struct ds_app *app)
 {
 	for (uint32_t p = 0; p < app->n_ports; p++) {
+		/* main.c's mbuf check may have closed it already. */
+		if (!rte_eth_dev_is_valid_port(app->ports[p].port_id))
+			continue;
 		rte_eth_dev_stop(app->ports[p].port_id);
 		rte_eth_dev_close(app->ports[p].port_id);
 	}
