@@ -26,12 +26,16 @@ them):
     the worker's longest stall at the minute swap.
  5. Correctness: for every darkscope run, the per-port totals it wrote to
     Redis equal the rx packets of the port.
+ 6. Scaling: one worker against two on a port with two rx queues (each
+    replaying its own --scaling-packets worst-case capture), Redis off, the
+    control thread sharing the first worker's CPU.
 
 It prints one table; nothing is asserted about speed (timing is noisy on
 shared machines). Exit status 1 only when a run fails or counts disagree.
 
 Usage: bench_pipeline.py [--packets N] [--duration S] [--boundaries N]
-                         [--modes nohuge,huge] [--captures mix,worst] [--markdown]
+                         [--modes nohuge,huge] [--captures mix,worst]
+                         [--scaling-packets N]
 Environment: DARKSCOPE, DARKSCOPE_GEN, REDIS_SERVER, DS_SHARED_DATA (as meson
 sets them), TESTPMD (default: dpdk-testpmd from PATH).
 """
@@ -208,8 +212,8 @@ HEAVY_RE = re.compile(r"heaviest minute: merge ([\d.]+) ms, redis write ([\d.]+)
 RUN_RE = re.compile(r"worker 0 ran ([\d.]+) s")
 
 
-def run_sensor(darkscope, cfg_path, seconds):
-    """Run the sensor for `seconds` after its first packet, SIGINT, parse the exit log."""
+def run_sensor(darkscope, cfg_path, seconds, workers=1):
+    """Run the sensor for `seconds` after its workers started, SIGINT, parse the exit log."""
     err_path = cfg_path + ".log"
     with open(err_path, "wb") as ef:
         p = subprocess.Popen([darkscope, "--config", cfg_path], stdout=subprocess.DEVNULL,
@@ -218,7 +222,7 @@ def run_sensor(darkscope, cfg_path, seconds):
         t0 = time.monotonic()
         while time.monotonic() - t0 < 300 and p.poll() is None:
             with open(err_path, errors="replace") as f:
-                if "polls 1 queue" in f.read():
+                if f.read().count(" polls ") >= workers:
                     break
             time.sleep(0.2)
         time.sleep(seconds)
@@ -231,7 +235,10 @@ def run_sensor(darkscope, cfg_path, seconds):
             p.wait()
     with open(err_path, errors="replace") as f:
         text = f.read()
-    res = {"rc": p.returncode, "log": err_path, "cpu_s": cpu}
+    # Every worker's own wall-clock rate over its run, summed: the sensor's rate.
+    res = {"rc": p.returncode, "log": err_path, "cpu_s": cpu,
+           "mpps_all": sum(float(x) for x in re.findall(r"worker \d+ ran [\d.]+ s, ([\d.]+) Mpps",
+                                                        text))}
     for key, rx, names in (("stages", STAGE_RE, ("decode", "lookup", "count", "other", "swaps",
                                                  "swap_us")),
                            ("worker", WORKER_RE, ("packets", "busy_s")),
@@ -264,6 +271,57 @@ def port_totals_ok(server, run):
     return total, int(run["rx"])
 
 
+def scaling(args, darkscope, gen, tmp, geo, huge):
+    """One worker against two, Redis off, the control thread sharing the first
+    worker's CPU (lcore map 0@0,1@0,2@1: this machine has two). Each run has
+    two rx queues, each replaying its own copy of a worst-case capture; one
+    worker polls both, or each worker one."""
+    pcaps = []
+    for k in range(2):
+        path = os.path.join(tmp, "scale%d.pcap" % k)
+        subprocess.run([gen, "--out", path, "--packets", str(args.scaling_packets), "--seed",
+                        str(21 + k), "--spray"], check=True)
+        pcaps.append(path)
+    mbufs = 2 * args.scaling_packets + 8192
+    memory_mb = max(1024, (2 * mbufs * MBUF_BYTES >> 20) + 1536)
+    rates, bad = {}, 0
+    for n in (1, 2):
+        prefix = "bench-scale-%d-%d" % (os.getpid(), n)
+        rx = "[{port: pcap, queue: 0}, {port: pcap, queue: 1}]"
+        workers = ("  - {lcore: 1, rx: %s}\n" % rx if n == 1 else
+                   "  - {lcore: 1, rx: [{port: pcap, queue: 0}]}\n"
+                   "  - {lcore: 2, rx: [{port: pcap, queue: 1}]}\n")
+        text = """sensor: {id: bench}
+eal:
+  lcores: "0@0,1@0,2@1"
+  main_lcore: 0
+  huge_pages: %s
+  memory_mb: %d
+  file_prefix: %s
+  extra_args: ["--no-shconf"]
+capture: {burst: %d, mbufs: %d, time_source: clock, stats_interval: 0}
+ports:
+  - {name: pcap, device: "net_pcap0,rx_pcap=%s,rx_pcap=%s,infinite_rx=1", rx_queues: 2,
+     rss: false}
+workers:
+%sfeeds:
+  - name: darknet
+    prefixes: [198.18.0.0/15, "2001:db8:d5::/48"]
+redis: {enabled: false}
+%s%s""" % ("true" if huge else "false", memory_mb, prefix, args.burst, mbufs, pcaps[0],
+           pcaps[1], workers, geo, WATCH)
+        cfg = os.path.join(tmp, "scale%d.yaml" % n)
+        with open(cfg, "w") as f:
+            f.write(text)
+        r = run_sensor(darkscope, cfg, args.duration, workers=n)
+        shutil.rmtree("/var/run/dpdk/" + prefix, ignore_errors=True)
+        bad += r["rc"] != 0
+        rates[n] = r["mpps_all"]
+        log("  %d worker(s): %.2f Mpps (port rx %d)" % (n, rates[n], r["rx"]))
+    log("# scaling: two workers deliver %.2f x one worker" % (rates[2] / rates[1]))
+    return bad
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--packets", type=int, default=1000000)
@@ -273,7 +331,8 @@ def main():
     ap.add_argument("--modes", default="nohuge,huge")
     ap.add_argument("--captures", default="mix,worst")
     ap.add_argument("--burst", type=int, default=32)
-    ap.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    ap.add_argument("--scaling-packets", type=int, default=300000,
+                    help="packets per queue of the one- vs two-worker runs (0: skip them)")
     args = ap.parse_args()
 
     darkscope = d.darkscope_bin()
@@ -370,6 +429,8 @@ def main():
                 r["packets"] / r["run_s"] / 1e6, r["merge_ms"], r["redis_ms"],
                 (r["merge_ms"] + r["redis_ms"]) / 600.0, r["swaps"], r["swap_us"],
                 r["imissed"], r["rx_nombuf"], written, rx))
+    if args.scaling_packets > 0:
+        bad += scaling(args, darkscope, gen, tmp, geo, modes[-1] == "huge")
     server.stop()
     return 1 if bad else 0
 

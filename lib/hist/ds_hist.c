@@ -383,7 +383,7 @@ dict_add(struct ds_dict *d, uint64_t h, const struct ds_fingerprint *key)
 	}
 	if (d->n == d->cap)
 		return d->cap;
-	d->by_id[d->n] = (struct ds_dict_entry){h, *key};
+	d->by_id[d->n] = (struct ds_dict_entry){h, *key, 0};
 	d->slot_id[i] = tag | ++d->n;
 	return d->n - 1;
 }

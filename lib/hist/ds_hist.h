@@ -133,6 +133,11 @@ struct ds_pair_pend {
 struct ds_dict_entry {
 	uint64_t hash;
 	struct ds_fingerprint key;
+	/**
+	 * Fingerprints: 1 + the id of their option layout in the same buffer,
+	 * 0 until known. A known fingerprint thus needs no layout lookup.
+	 */
+	uint32_t aux;
 };
 
 /** Bounded dictionary fingerprint -> id, per buffer (layouts use only n and kinds). */
@@ -305,7 +310,7 @@ ds_minbuf_flush(struct ds_minbuf *b)
 	b->n_pend = 0;
 }
 
-static inline void
+static inline __attribute__((always_inline)) void
 ds_dense_inc(struct ds_dense *d, uint32_t v)
 {
 	d->count[v]++;
@@ -492,15 +497,22 @@ ds_minbuf_count(struct ds_minbuf *b, uint32_t feed, const struct ds_pkt *p, uint
 		 */
 		{
 			struct ds_fingerprint fp, lay;
+			uint32_t lv;
 
 			ds_fingerprint_of(p, &fp);
-			memset(&lay, 0, sizeof(lay));
-			lay.n = fp.n;
-			memcpy(lay.kinds, fp.kinds, fp.n);
 			v = ds_dict_id(&b->fps, &fp);
 			DS_COUNT_ID(DS_DIM_TCP_FINGERPRINT, v, ds_dict_hash(&b->fps, v));
-			v = ds_dict_id(&b->layouts, &lay);
-			DS_COUNT_ID(DS_DIM_TCP_SYN_OPTIONS, v, ds_dict_hash(&b->layouts, v));
+			if (v < b->fps.n && b->fps.by_id[v].aux != 0) {
+				lv = b->fps.by_id[v].aux - 1;
+			} else {
+				memset(&lay, 0, sizeof(lay));
+				lay.n = fp.n;
+				memcpy(lay.kinds, fp.kinds, fp.n);
+				lv = ds_dict_id(&b->layouts, &lay);
+				if (v < b->fps.n)
+					b->fps.by_id[v].aux = lv + 1;
+			}
+			DS_COUNT_ID(DS_DIM_TCP_SYN_OPTIONS, lv, ds_dict_hash(&b->layouts, lv));
 		}
 		return;
 	case 17:
