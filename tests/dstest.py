@@ -617,6 +617,16 @@ def read_jsonl(path):
     return lines
 
 
+def jsonl_lines(path):
+    """Complete lines of a JSON-lines file the sensor is still writing (0 before it
+    exists): with one feed, the minutes sealed so far. A line without its closing
+    brace is still being written and is not counted."""
+    if not os.path.exists(path):
+        return 0
+    with open(path) as f:
+        return sum(1 for ln in f.read().splitlines() if ln.endswith("}"))
+
+
 def index_jsonl(lines, sensor=SENSOR):
     """{(feed, minute): line}; duplicates are reported by check_jsonl_shape()."""
     out = {}
@@ -648,6 +658,37 @@ def check_jsonl_shape(checks, label, lines, feeds):
 def redis_minutes(client, feed, sensor=SENSOR, prefix=KEY_PREFIX):
     """Minutes (Redis form) in the feed's index, oldest first."""
     return client.call("ZRANGE", "%s:%s:%s:minutes" % (prefix, sensor, feed), "0", "-1")
+
+
+def redis_minute_count(server, feed, sensor=SENSOR, prefix=KEY_PREFIX):
+    """Minutes in the feed's index of a RedisServer, or None while it is unreachable.
+
+    Outage tests ask while the server is being stopped and started: a refused
+    connection or an error reply is an answer ("not now"), not a failure."""
+    try:
+        with Redis(server.sock, timeout=2.0) as c:
+            return c.call("ZCARD", "%s:%s:%s:minutes" % (prefix, sensor, feed))
+    except (OSError, ConnectionError, RedisError):
+        return None
+
+
+def wait_minutes(count, n, bg, timeout=120, poll=0.005):
+    """Poll count() until it reports at least n minutes, the Background sensor bg
+    exits, or timeout seconds pass, then return count()'s last answer (None if it
+    was never asked, or had no answer).
+
+    count is how the test sees the sensor's progress: redis_minute_count() of a
+    server, or jsonl_lines() while Redis is down. The tests act
+    (kill the sensor, stop Redis) the moment n minutes are there, so the default
+    poll is short: a whole replay may take only a few seconds."""
+    got = None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and bg.running():
+        got = count()
+        if got is not None and got >= n:
+            break
+        time.sleep(poll)
+    return got
 
 
 def _zset(client, key):

@@ -30,14 +30,6 @@ FEED = "all"
 MINUTES = 300
 
 
-def zcard_minutes(server):
-    try:
-        with d.Redis(server.sock, timeout=2.0) as c:
-            return c.call("ZCARD", "%s:%s:%s:minutes" % (d.KEY_PREFIX, d.SENSOR, FEED))
-    except (OSError, ConnectionError, d.RedisError):
-        return None
-
-
 def case_bad_arguments(checks, work):
     with d.RedisServer("killArgs") as s:
         r = d.run_darkscope(d.config_text(s.sock),
@@ -78,17 +70,11 @@ def main():
 
     b = d.RedisServer("killB").start()
     bg = d.Background(d.config_text(b.sock), ["--replay", cap])
-    written = None
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and bg.running():
-        written = zcard_minutes(b)
-        if written is not None and written >= 5:
-            break
-        time.sleep(0.005)
+    written = d.wait_minutes(lambda: d.redis_minute_count(b, FEED), 5, bg)
     running = bg.running()
     bg.proc.kill()
     bg.proc.wait()
-    after_kill = zcard_minutes(b)
+    after_kill = d.redis_minute_count(b, FEED)
     checks.ok(running, "kill: the sensor was running when killed (%.2f s in, %s minutes "
               "written)" % (time.monotonic() - bg.t0, written))
     checks.ok(after_kill is not None and 5 <= after_kill < MINUTES,

@@ -31,14 +31,6 @@ import dstest as d  # noqa: E402
 FEED = "all"
 
 
-def zcard_minutes(server):
-    try:
-        with d.Redis(server.sock, timeout=2.0) as c:
-            return c.call("ZCARD", "%s:%s:%s:minutes" % (d.KEY_PREFIX, d.SENSOR, FEED))
-    except (OSError, ConnectionError, d.RedisError):
-        return None
-
-
 def case_bad_arguments(checks, work):
     cfg = d.config_text(os.path.join(work, "absent.sock"),
                         redis_extra={"drain_timeout": "3s"})
@@ -70,14 +62,7 @@ def reference(checks, cap):
 def outage(checks, cap, snap_a):
     b = d.RedisServer("outB").start()
     bg = d.Background(d.config_text(b.sock), ["--replay", cap])
-    # Poll often: the whole replay may take only a few seconds.
-    written = None
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and bg.running():
-        written = zcard_minutes(b)
-        if written is not None and written >= 3:
-            break
-        time.sleep(0.005)
+    written = d.wait_minutes(lambda: d.redis_minute_count(b, FEED), 3, bg)
     running_at_stop = bg.running()
     t_stop = time.monotonic() - bg.t0
     b.stop(save=True)
@@ -92,7 +77,7 @@ def outage(checks, cap, snap_a):
     checks.ok(running_during, "outage: sensor still running after 3 s without Redis: %s"
               % running_during)
     b.start()
-    after_restart = zcard_minutes(b)
+    after_restart = d.redis_minute_count(b, FEED)
     d.log("     outage: minutes in Redis after the restart (from dump.rdb, the sensor may "
           "already be writing again): %s" % after_restart)
     res = bg.wait(300)
@@ -120,20 +105,12 @@ def drop_policy(checks, work):
     bg = d.Background(cfg, ["--replay", cap, "--jsonl", jl])
     # All 20 minutes sealed = 20 JSON lines (one feed); then the sensor can
     # only be in its drain, waiting for Redis.
-    lines = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and bg.running():
-        if os.path.exists(jl):
-            with open(jl) as f:
-                lines = [ln for ln in f.read().splitlines() if ln.endswith("}")]
-            if len(lines) >= 20:
-                break
-        time.sleep(0.05)
+    sealed = d.wait_minutes(lambda: d.jsonl_lines(jl), 20, bg, timeout=60, poll=0.05)
     time.sleep(1.0)
     waiting = bg.running()
-    checks.ok(waiting and len(lines) == 20,
-              "drop policy: all minutes sealed (%d JSON lines of 20) and the sensor waiting "
-              "for Redis: %s" % (len(lines), waiting))
+    checks.ok(waiting and sealed == 20,
+              "drop policy: all minutes sealed (%s JSON lines of 20) and the sensor waiting "
+              "for Redis: %s" % (sealed, waiting))
     if not waiting:
         res = bg.wait(5)
         d.log("     drop policy: the sensor exited %s before Redis came up; stderr:\n%s" % (

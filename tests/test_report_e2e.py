@@ -434,27 +434,13 @@ def case_replay_again(server, cfg, pcap, before):
                       after, before)
 
 
-def minutes_written(server):
-    try:
-        with d.Redis(server.sock, timeout=2.0) as c:
-            return c.call("ZCARD", "%s:%s:%s:minutes" % (d.KEY_PREFIX, d.SENSOR, FEED))
-    except (OSError, ConnectionError, d.RedisError):
-        return None
-
-
 def case_outage(cfg_for, pcap, reference, n_minutes):
     """As tests/test_redis_outage.py: Redis goes down (SHUTDOWN SAVE) while the
     sensor replays, stays down 3 s and comes back on the same data."""
     b = d.RedisServer("e2eB").start()
     bg = d.Background(cfg_for(b.sock), ["--replay", pcap])
-    target = n_minutes // 4
-    written = None
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and bg.running():
-        written = minutes_written(b)
-        if written is not None and written >= target:
-            break
-        time.sleep(0.01)
+    written = d.wait_minutes(lambda: d.redis_minute_count(b, FEED), n_minutes // 4, bg,
+                             timeout=300, poll=0.01)
     running = bg.running()
     b.stop(save=True)
     checks.ok(running and bg.running() and written is not None and written < n_minutes,

@@ -59,20 +59,6 @@ def spool_files(directory):
     return sorted(f for f in os.listdir(directory) if f.endswith(".spool"))
 
 
-def wait_sealed(bg, jl, want, timeout=120):
-    """Poll the JSON lines until `want` minutes are sealed; returns how many were."""
-    lines = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and bg.running():
-        if os.path.exists(jl):
-            with open(jl) as f:
-                lines = [ln for ln in f.read().splitlines() if ln.endswith("}")]
-            if len(lines) >= want:
-                break
-        time.sleep(0.05)
-    return len(lines)
-
-
 def case_bad_arguments(checks, work):
     plain = os.path.join(work, "plain-file")
     with open(plain, "w") as f:
@@ -120,12 +106,12 @@ def outage(checks, work, cap, snap_a):
     spool = os.path.join(work, "var", "lib", "spool-b")
     jl = os.path.join(work, "outage.jsonl")
     bg = d.Background(spool_config(b.sock, spool), ["--replay", cap, "--jsonl", jl])
-    sealed = wait_sealed(bg, jl, MINUTES)
+    sealed = d.wait_minutes(lambda: d.jsonl_lines(jl), MINUTES, bg, poll=0.05)
     time.sleep(0.5)
     files = spool_files(spool)
     waiting = bg.running()
     checks.ok(waiting and sealed == MINUTES,
-              "outage: all %d minutes sealed (%d) with Redis down, sensor waiting in its "
+              "outage: all %d minutes sealed (%s) with Redis down, sensor waiting in its "
               "drain: %s" % (MINUTES, sealed, waiting))
     checks.ok(len(files) >= MINUTES - QUEUE - 1,
               "outage: files in the spool while Redis is down: %d >= %d"
@@ -175,14 +161,14 @@ def kill_and_restart(checks, work, cap, snap_a):
     spool = os.path.join(work, "spool-c")
     jl = os.path.join(work, "kill.jsonl")
     bg = d.Background(spool_config(c_srv.sock, spool), ["--replay", cap, "--jsonl", jl])
-    sealed = wait_sealed(bg, jl, MINUTES)
+    sealed = d.wait_minutes(lambda: d.jsonl_lines(jl), MINUTES, bg, poll=0.05)
     time.sleep(0.5)
     running = bg.running()
     bg.proc.kill()
     bg.proc.wait()
     files = spool_files(spool)
     checks.ok(running and sealed == MINUTES,
-              "kill: the sensor was running with all %d minutes sealed when killed: %s"
+              "kill: the sensor was running with all %s minutes sealed when killed: %s"
               % (sealed, running))
     checks.ok(len(files) >= MINUTES - QUEUE - 1,
               "kill: files in the spool after SIGKILL: %d >= %d"

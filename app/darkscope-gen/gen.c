@@ -62,6 +62,7 @@
 
 #include <arpa/inet.h>
 
+#include "ds_civil.h"
 #include "gen.h"
 
 #define PROG DS_GEN_PROG
@@ -221,60 +222,26 @@ ds_gen_parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* Exactly n digits at *p. */
-static int
-digits(const char **p, int n, unsigned int *out)
-{
-	unsigned int v = 0;
-
-	for (; n > 0; n--, (*p)++) {
-		if (**p < '0' || **p > '9')
-			return -EINVAL;
-		v = v * 10 + (unsigned int)(**p - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-/* Days since 1970-01-01 of a civil date (H. Hinnant's algorithm). */
-static int64_t
-days_from_civil(int64_t y, unsigned int m, unsigned int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 /* "YYYY-MM-DDTHH:MM:SS[Z]" or "YYYY-MM-DD", UTC, from 1970, into Unix seconds. */
 static int
 parse_time(const char *val, uint64_t *out)
 {
-	static const unsigned int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	const char *p = val;
 	unsigned int y, mo, d, h = 0, mi = 0, s = 0;
-	bool leap;
 
-	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
-	    digits(&p, 2, &d))
+	if (ds_civil_parse_date(&p, &y, &mo, &d))
 		goto fail;
 	if (*p == 'T') {
 		p++;
-		if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' ||
-		    digits(&p, 2, &s))
+		if (ds_civil_digits(&p, 2, &h) || *p++ != ':' || ds_civil_digits(&p, 2, &mi) ||
+		    *p++ != ':' || ds_civil_digits(&p, 2, &s))
 			goto fail;
 		if (*p == 'Z')
 			p++;
 	}
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (*p != '\0' || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
-	    (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || s > 59)
+	if (*p != '\0' || y < 1970 || h > 23 || mi > 59 || s > 59)
 		goto fail;
-	*out = (uint64_t)days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+	*out = (uint64_t)ds_civil_to_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
 	return 0;
 fail:
 	return -EINVAL;
@@ -878,7 +845,7 @@ default_opts(struct ds_gen_opts *o)
 	o->n_prefix = 2;
 	memcpy(o->prefix6.addr, d5, 16);
 	o->prefix6.len = 48;
-	o->start_s = (uint64_t)days_from_civil(2024, 5, 20) * 86400;
+	o->start_s = (uint64_t)ds_civil_to_days(2024, 5, 20) * 86400;
 	o->duration_s = 600;
 	o->packets = 100000;
 	o->seed = 1;

@@ -35,6 +35,7 @@
 
 #include <arpa/inet.h>
 
+#include "ds_civil.h"
 #include "gen.h"
 
 #define LAYOUTS_FIRST_SLOTS (UINT64_C(1) << 16)
@@ -369,23 +370,6 @@ ds_gen_truth_count(struct ds_gen_truth *t, const struct ds_gen *g, unsigned int 
 	}
 }
 
-/* Days since 1970-01-01 to a civil date (H. Hinnant's algorithm). */
-static void
-civil_from_days(int64_t z, int64_t *y, unsigned int *m, unsigned int *d)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (unsigned int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (unsigned int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
 /* "2024-05-20T00:00:00.123456Z": 6 or 9 fraction digits as in the file; none for 0. */
 static void
 iso_time(char *buf, size_t size, uint64_t ns, int frac_digits)
@@ -395,7 +379,7 @@ iso_time(char *buf, size_t size, uint64_t ns, int frac_digits)
 	unsigned int mo, d;
 	int n;
 
-	civil_from_days((int64_t)(s / 86400), &y, &mo, &d);
+	ds_civil_from_days((int64_t)(s / 86400), &y, &mo, &d);
 	n = snprintf(buf, size, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u", y, mo, d,
 		     (unsigned int)(s % 86400 / 3600), (unsigned int)(s % 3600 / 60),
 		     (unsigned int)(s % 60));

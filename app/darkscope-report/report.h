@@ -99,8 +99,6 @@ void ds_report_arena_free(struct ds_report_arena *a);
 /* ------------------------------------------------------------------------------------------ */
 /* Dates and zones (period.c)                                                                 */
 
-/** Days since 1970-01-01 of a civil date. */
-int32_t ds_report_days_from_civil(int y, unsigned int m, unsigned int d);
 /** "2024-05-20" (buf of 11) and "20240520" (buf of 9) of a day number. */
 void ds_report_date_iso(int32_t day, char *buf);
 void ds_report_date_stamp(int32_t day, char *buf);
