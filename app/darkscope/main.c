@@ -451,6 +451,36 @@ setup_workers(void)
 	return 0;
 }
 
+/*
+ * Ask Redis once at start, on a connection of its own: a server that refuses
+ * the configuration (wrong password, an ACL user without the rights) is a
+ * configuration error the operator must see now, not a minute later in the
+ * writer's log while the queue fills. A server that does not answer is only a
+ * warning: the writer keeps retrying, and minutes wait in the queue (and the
+ * spool) meanwhile.
+ */
+static int
+probe_redis(const struct ds_redis_opts *o, const struct ds_config_redis *cr)
+{
+	struct ds_redis *probe = ds_redis_create(o);
+	int rc;
+
+	if (probe == NULL) {
+		DS_LOG(ERR, "cannot create the Redis sink: %s\n", strerror(errno));
+		return -errno;
+	}
+	rc = ds_redis_connect(probe);
+	if (rc == -EPERM)
+		fprintf(stderr, "darkscope: redis: %s; check redis.username and "
+			"redis.password_env / password_file\n", ds_redis_errstr(probe));
+	else if (rc < 0)
+		DS_LOG(WARNING, "Redis does not answer at start (%s): minutes wait in the queue "
+		       "(redis.queue_minutes %u%s) until it does\n", ds_redis_errstr(probe),
+		       cr->queue_minutes, cr->spool_dir[0] != '\0' ? ", then the spool" : "");
+	ds_redis_free(probe);
+	return rc == -EPERM ? rc : 0;
+}
+
 static int
 setup_sinks(const struct cli *cli)
 {
@@ -516,6 +546,10 @@ setup_sinks(const struct cli *cli)
 		}
 		if (ds_config_redis_password(r, password, sizeof(password), &err) < 0) {
 			fprintf(stderr, "%s\n", err.msg);
+			exit(EXIT_CONFIG);
+		}
+		if (probe_redis(&o.redis, r) < 0) {
+			memset(password, 0, sizeof(password));
 			exit(EXIT_CONFIG);
 		}
 		app.redis_wait = r->queue_full == DS_QUEUE_FULL_WAIT ||

@@ -955,6 +955,27 @@ sigpipe_restore(struct sigpipe_guard *g)
 }
 
 int
+ds_redis_connect(struct ds_redis *r)
+{
+	struct sigpipe_guard guard;
+	int rc;
+
+	if (r == NULL)
+		return -EINVAL;
+	if (r->ctx != NULL)
+		return 0;
+	sigpipe_block(&guard);
+	r->errstr[0] = '\0';
+	rc = redis_connect(r);
+	if (rc < 0 && r->ctx != NULL) {
+		redisFree(r->ctx);
+		r->ctx = NULL;
+	}
+	sigpipe_restore(&guard);
+	return rc;
+}
+
+int
 ds_redis_write(struct ds_redis *r, const struct ds_rollup *ru)
 {
 	struct sigpipe_guard guard;

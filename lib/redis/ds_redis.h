@@ -65,7 +65,8 @@ struct ds_redis_opts {
 struct ds_redis;
 
 /**
- * Create a sink. It connects lazily, on the first write.
+ * Create a sink. It connects on the first write, or when ds_redis_connect()
+ * asks it to.
  * @return the sink, or NULL with errno EINVAL (missing host/socket or
  *         prefix, or a rollup_timezone other than UTC that is not the
  *         process' TZ) or ENOMEM.
@@ -84,6 +85,17 @@ struct ds_redis *ds_redis_create(const struct ds_redis_opts *opts);
  *         the last failure. A struct ds_redis is not thread-safe.
  */
 int ds_redis_write(struct ds_redis *r, const struct ds_rollup *ru);
+
+/**
+ * Connect now (AUTH, SELECT, SCRIPT LOAD) unless connected; the connection
+ * is kept for the next write. darkscope calls it once at start so that a
+ * server that refuses the configuration (a wrong password, an ACL user
+ * without the rights) is reported before any packet is counted, not a
+ * minute later by the writer thread.
+ * @return 0, or the errors of ds_redis_write(); -EPERM is the one a retry
+ *         cannot mend.
+ */
+int ds_redis_connect(struct ds_redis *r);
 
 /**
  * Minutes whose hour and day sums this sink had to leave alone since it was
