@@ -693,6 +693,84 @@ test_srcset_top_values(void)
 	ds_merge_free(m);
 }
 
+/* Is key in the pair table, found by probing from its home slot as an insert would? */
+static bool
+pair_findable(const struct ds_pairs *p, uint64_t key)
+{
+	for (uint32_t i = (uint32_t)ds_hash64(key) & p->mask; p->slots[i] != 0;
+	     i = (i + 1) & p->mask)
+		if (p->slots[i] == key)
+			return true;
+	return false;
+}
+
+/*
+ * Raising the sampling level rebuilds the pair table in place. Afterwards
+ * the table must hold exactly the pairs the sample keeps, each once, each
+ * reachable from its home slot, each in a line marked touched. The reference
+ * is a table large enough never to sample. Packets without SYN make only
+ * pairs whose hash is ds_hash64(key): feed, protocol, TCP port.
+ */
+static void
+test_sampling_in_place(void)
+{
+	struct ds_hist_limits small = limits(1, 4096, 16), big = limits(1, 1u << 20, 16);
+	struct ds_minbuf *s = ds_minbuf_create(&small), *r = ds_minbuf_create(&big);
+	uint32_t expected = 0, held = 0, lost = 0, extra = 0, untouched = 0;
+
+	printf("sampling rebuilds the pair table in place\n");
+	CHECK(s != NULL && r != NULL, "buffers");
+	if (s == NULL || r == NULL)
+		goto out;
+	ds_minbuf_reset(s, 1);
+	ds_minbuf_reset(r, 1);
+	for (uint32_t i = 0; i < 40000; i++) {
+		struct ds_pkt p = tcp(0x0a000000u + i * 2654435761u, 1, (uint16_t)(i % 977),
+				      DS_TCP_ACK, 1, NULL, 0);
+
+		ds_minbuf_count(s, 0, &p, 60, NULL, 0, 0);
+		ds_minbuf_count(r, 0, &p, 60, NULL, 0, 0);
+		/* Drain as often as the worker does: sampling may rise mid-queue. */
+		if (i % 32 == 31) {
+			ds_minbuf_flush(s);
+			ds_minbuf_flush(r);
+		}
+	}
+	ds_minbuf_flush(s);
+	ds_minbuf_flush(r);
+	CHECK(r->pairs.level == 0 && s->pairs.level >= 3, "reference exact, sample at level %u",
+	      s->pairs.level);
+	for (uint32_t i = 0; i <= r->pairs.mask; i++) {
+		uint64_t key = r->pairs.slots[i];
+
+		if (key == 0 || ds_hash64(key) > s->pairs.keep_max)
+			continue;
+		expected++;
+		lost += !pair_findable(&s->pairs, key);
+	}
+	for (uint32_t i = 0; i <= s->pairs.mask; i++) {
+		uint64_t key = s->pairs.slots[i];
+
+		if (key == 0)
+			continue;
+		held++;
+		extra += !pair_findable(&r->pairs, key) || ds_hash64(key) > s->pairs.keep_max ||
+			 !pair_findable(&s->pairs, key);
+		untouched += !(s->pairs.touched[i / (DS_PAIRS_LINE * 64)] >>
+			       (i / DS_PAIRS_LINE % 64) & 1);
+	}
+	printf("  level %u: %u pairs kept of %u in the reference, %u expected\n",
+	       s->pairs.level, held, r->pairs.n, expected);
+	CHECK(expected > 100 && lost == 0, "every sampled pair reachable (%u lost of %u)", lost,
+	      expected);
+	CHECK(extra == 0 && held == expected && held == s->pairs.n,
+	      "nothing else, nothing twice (%u extra, %u held, n %u)", extra, held, s->pairs.n);
+	CHECK(untouched == 0, "every held slot in a touched line (%u not)", untouched);
+out:
+	ds_minbuf_free(s);
+	ds_minbuf_free(r);
+}
+
 int
 main(void)
 {
@@ -702,6 +780,7 @@ main(void)
 	test_merge_equals_reference(4, 50000, 3000);
 	test_layout_bound();
 	test_sampling();
+	test_sampling_in_place();
 	test_reset();
 	test_geo_dims();
 	test_signatures_watch_fingerprints();

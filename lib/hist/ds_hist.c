@@ -60,6 +60,13 @@ touched_words(uint32_t size)
 	return (size + 4095) / 4096;
 }
 
+/* Words of a pair table's touched map (source_pairs is a power of two >= 1024). */
+static size_t
+pairs_touched_words(uint32_t slots)
+{
+	return slots / (DS_PAIRS_LINE * 64);
+}
+
 static uint32_t
 pow2_at_least(uint64_t x)
 {
@@ -130,7 +137,7 @@ minbuf_layout(struct ds_minbuf *b, const struct ds_hist_limits *lim, struct carv
 		}
 	}
 	b->pairs.slots = carve(c, (size_t)lim->source_pairs * sizeof(uint64_t));
-	b->pairs.log = carve(c, (size_t)(lim->source_pairs / 4 * 3) * sizeof(uint64_t));
+	b->pairs.touched = carve(c, pairs_touched_words(lim->source_pairs) * sizeof(uint64_t));
 	b->pend = carve(c, DS_PEND_CAP * sizeof(struct ds_pair_pend));
 	dict_carve(&b->layouts, lim->syn_option_layouts, c);
 	dict_carve(&b->fps, lim->tcp_fingerprints, c);
@@ -250,28 +257,75 @@ pair_hash(const struct ds_minbuf *b, uint64_t key)
 	return ds_hash64(key);
 }
 
+/*
+ * Walk the keys of a pair table, visiting only the lines its touched map
+ * marks. The order is the table's, the same on every run with the same input.
+ */
+struct pair_iter {
+	const struct ds_pairs *p;
+	uint32_t word;          /* touched word being walked */
+	uint64_t bits;          /* its lines not yet visited */
+	uint32_t slot;          /* next slot of the current line */
+	uint32_t end;           /* end of the current line */
+};
+
+static void
+pair_iter_init(struct pair_iter *it, const struct ds_pairs *p)
+{
+	it->p = p;
+	it->word = 0;
+	it->bits = p->touched[0];
+	it->slot = it->end = 0;
+}
+
+static bool
+pair_next(struct pair_iter *it, uint64_t *key)
+{
+	const struct ds_pairs *p = it->p;
+	uint32_t words = (p->mask + 1) / (DS_PAIRS_LINE * 64);
+
+	for (;;) {
+		while (it->slot < it->end) {
+			uint64_t k = p->slots[it->slot++];
+
+			if (k != 0) {
+				*key = k;
+				return true;
+			}
+		}
+		while (it->bits == 0) {
+			if (++it->word >= words)
+				return false;
+			it->bits = p->touched[it->word];
+		}
+		it->slot = (it->word * 64 + (uint32_t)__builtin_ctzll(it->bits)) * DS_PAIRS_LINE;
+		it->end = it->slot + DS_PAIRS_LINE;
+		it->bits &= it->bits - 1;
+	}
+}
+
 static void
 pairs_clear(struct ds_minbuf *b)
 {
 	struct ds_pairs *p = &b->pairs;
+	size_t words = pairs_touched_words(p->mask + 1);
 
 	if (p->n > (p->mask + 1) / 16) {
 		memset(p->slots, 0, ((size_t)p->mask + 1) * sizeof(p->slots[0]));
 	} else {
-		/*
-		 * Clear in reverse insertion order: when a key is cleared,
-		 * every key it probed past was inserted before it and is
-		 * still in place, so probing finds it again.
-		 */
-		for (uint32_t k = p->n; k-- > 0;) {
-			uint64_t key = p->log[k];
-			uint32_t i = (uint32_t)pair_hash(b, key) & p->mask;
+		for (size_t w = 0; w < words; w++) {
+			uint64_t bits = p->touched[w];
 
-			while (p->slots[i] != key)
-				i = (i + 1) & p->mask;
-			p->slots[i] = 0;
+			while (bits != 0) {
+				size_t line = w * 64 + (size_t)__builtin_ctzll(bits);
+
+				memset(&p->slots[line * DS_PAIRS_LINE], 0,
+				       DS_PAIRS_LINE * sizeof(p->slots[0]));
+				bits &= bits - 1;
+			}
 		}
 	}
+	memset(p->touched, 0, words * sizeof(p->touched[0]));
 	p->n = 0;
 }
 
@@ -289,7 +343,11 @@ asns_clear(struct ds_asns *a)
 	if (a->n > (a->mask + 1) / 16) {
 		memset(a->slot_id, 0, ((size_t)a->mask + 1) * sizeof(uint64_t));
 	} else {
-		/* Reverse insertion order keeps every probe chain intact (see pairs_clear). */
+		/*
+		 * Clear in reverse insertion order: when a key is cleared, every
+		 * key it probed past was inserted before it and is still in
+		 * place, so probing finds it again.
+		 */
 		for (uint32_t id = a->n; id-- > 0;) {
 			uint32_t i = (uint32_t)ds_hash64(a->by_id[id]) & a->mask;
 
@@ -304,7 +362,6 @@ asns_clear(struct ds_asns *a)
 void
 ds_minbuf_reset(struct ds_minbuf *b, int64_t minute)
 {
-	/* Pairs first: clearing them rehashes layout keys with the layouts. */
 	b->n_pend = 0;
 	pairs_clear(b);
 	b->pairs.level = 0;
@@ -325,28 +382,44 @@ ds_minbuf_reset(struct ds_minbuf *b, int64_t minute)
 	b->minute = minute;
 }
 
+/*
+ * Raise the level in place, without a second table: drop the keys the new
+ * sample excludes and move every kept key back towards its home slot. The
+ * walk starts just after an empty slot, so no probe run is entered in its
+ * middle; a key reinserted from its home then lands at or before its old
+ * slot, in a slot that held a key before (its line's touched bit is set), and
+ * the keys after it in the run are still found. (Knuth's rule for deleting
+ * from a linear-probing table, applied to all slots in one pass.)
+ */
 void
 ds_minbuf_sample_more(struct ds_minbuf *b)
 {
 	struct ds_pairs *p = &b->pairs;
 
 	while (p->n >= p->max_n && p->level < 63) {
-		uint32_t kept = 0;
+		uint32_t start = 0, kept = 0;
 
 		p->level++;
 		p->keep_max = UINT64_MAX >> p->level;
-		for (uint32_t k = 0; k < p->n; k++)
-			if (pair_hash(b, p->log[k]) <= p->keep_max)
-				p->log[kept++] = p->log[k];
-		memset(p->slots, 0, ((size_t)p->mask + 1) * sizeof(p->slots[0]));
-		p->n = kept;
-		for (uint32_t k = 0; k < kept; k++) {
-			uint32_t i = (uint32_t)pair_hash(b, p->log[k]) & p->mask;
+		/* There is an empty slot: the table is at most 3/4 full. */
+		while (p->slots[start] != 0)
+			start++;
+		for (uint32_t k = 1; k <= p->mask + 1; k++) {
+			uint32_t i = (start + k) & p->mask;
+			uint64_t key = p->slots[i], h;
 
-			while (p->slots[i] != 0)
-				i = (i + 1) & p->mask;
-			p->slots[i] = p->log[k];
+			if (key == 0)
+				continue;
+			p->slots[i] = 0;
+			h = pair_hash(b, key);
+			if (h > p->keep_max)
+				continue;
+			for (i = (uint32_t)h & p->mask; p->slots[i] != 0; i = (i + 1) & p->mask)
+				;
+			p->slots[i] = key;
+			kept++;
 		}
+		p->n = kept;
 	}
 }
 
@@ -762,9 +835,12 @@ merge_pairs(struct ds_merge *m, struct ds_minbuf *const *bufs, uint32_t n, uint8
 	for (uint32_t i = 0; i < n; i++) {
 		const struct ds_minbuf *b = bufs[i];
 
+		struct pair_iter it;
+		uint64_t key;
+
 		map_dicts(m, b);
-		for (uint32_t k = 0; k < b->pairs.n; k++) {
-			uint64_t key = b->pairs.log[k];
+		pair_iter_init(&it, &b->pairs);
+		while (pair_next(&it, &key)) {
 			uint32_t feed = (uint32_t)(key >> DS_PAIR_FEED_SHIFT);
 			uint32_t dimf = (uint32_t)(key >> DS_PAIR_DIM_SHIFT & 0x3f);
 			uint32_t value = (uint32_t)(key >> DS_PAIR_VALUE_SHIFT & DS_PAIR_VALUE_MASK);

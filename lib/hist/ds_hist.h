@@ -102,10 +102,18 @@ struct ds_feed_hist {
 	struct ds_dense dims[DS_DIM_MAX];
 };
 
+/** Slots of the pair table per bit of its touched map: one 64-byte line. */
+#define DS_PAIRS_LINE 8
+
 /** The distinct-pair table (see the overview). Key 0 marks an empty slot. */
 struct ds_pairs {
 	uint64_t *slots;
-	uint64_t *log;          /**< keys in insertion order: merge and reset walk it */
+	/**
+	 * Bit b: line b (slots b * 8 .. b * 8 + 7) has held a key this minute.
+	 * Merge and reset visit only those lines: a quiet minute costs a few
+	 * words, not a walk of the whole table. 1/512 of the table's size.
+	 */
+	uint64_t *touched;
 	uint32_t n;             /**< keys held */
 	uint32_t max_n;         /**< 3/4 of the slots: beyond it, sample */
 	uint32_t mask;          /**< slots - 1 */
@@ -268,7 +276,8 @@ ds_pairs_add(struct ds_minbuf *b, uint64_t key, uint64_t h)
 		i = (i + 1) & p->mask;
 	}
 	p->slots[i] = key;
-	p->log[p->n++] = key;
+	p->touched[i / (DS_PAIRS_LINE * 64)] |= 1ULL << (i / DS_PAIRS_LINE % 64);
+	p->n++;
 	if (__builtin_expect(p->n >= p->max_n, 0))
 		ds_minbuf_sample_more(b);
 }
