@@ -509,6 +509,10 @@ struct ds_merge {
 	uint32_t *asn_map;      /* worker AS id -> merge id */
 	uint64_t *scratch;      /* packet counts, to find each dimension's top values */
 	uint32_t scratch_cap;
+	/* mark_top_values(), per (feed, dimension) group: */
+	uint32_t top_start[DS_HIST_MAX_FEEDS * DS_DIM_MAX + 1]; /* its slice of scratch */
+	uint32_t top_fill[DS_HIST_MAX_FEEDS * DS_DIM_MAX];
+	uint64_t top_cut[DS_HIST_MAX_FEEDS * DS_DIM_MAX];       /* fewest packets of a top value */
 	struct acc feed_src[DS_HIST_MAX_FEEDS]; /* all sources of each feed */
 };
 
@@ -762,10 +766,25 @@ u64_desc(const void *a, const void *b)
  * Mark, in every (feed, dimension), the values whose sources the rollup
  * lists: those with at least the packets of the srcset_values-th largest
  * (ties all included). Runs after the counts are merged, before the pairs.
+ *
+ * The value map is walked three times in all, not twice per (feed,
+ * dimension): a busy minute's map is tens of MiB. Count the values of each
+ * group, place their packet counts side by side in scratch (a counting
+ * sort by group), sort each group's slice for its cut, then mark.
  */
+#define TOP_GROUPS (DS_HIST_MAX_FEEDS * DS_DIM_MAX)
+
+static uint32_t
+acc_group(uint64_t key)
+{
+	return (uint32_t)(key >> 40 & 0x3f) * DS_DIM_MAX + (uint32_t)(key >> 32 & 0xff);
+}
+
 static int
 mark_top_values(struct ds_merge *m)
 {
+	uint32_t *start = m->top_start, *fill = m->top_fill;
+	uint64_t *cut = m->top_cut;
 	uint32_t k = m->lim.srcset_values;
 
 	if (k == 0)
@@ -779,29 +798,77 @@ mark_top_values(struct ds_merge *m)
 		}
 		m->scratch_cap = m->acc_n;
 	}
-	for (uint32_t f = 0; f < m->lim.n_feeds; f++) {
-		for (uint32_t d = 0; d < DS_DIM_MAX; d++) {
-			uint32_t n = 0;
-			uint64_t cut;
+	memset(start, 0, sizeof(m->top_start));
+	for (uint32_t i = 0; i <= m->acc_mask; i++)
+		if (m->acc[i].key != 0)
+			start[acc_group(m->acc[i].key) + 1]++;
+	for (uint32_t g = 0; g < TOP_GROUPS; g++) {
+		start[g + 1] += start[g];
+		fill[g] = start[g];
+	}
+	for (uint32_t i = 0; i <= m->acc_mask; i++)
+		if (m->acc[i].key != 0)
+			m->scratch[fill[acc_group(m->acc[i].key)]++] = m->acc[i].packets;
+	for (uint32_t g = 0; g < TOP_GROUPS; g++) {
+		uint32_t n = start[g + 1] - start[g];
 
-			for (uint32_t i = 0; i <= m->acc_mask; i++) {
-				uint64_t key = m->acc[i].key;
+		cut[g] = UINT64_MAX;
+		if (n == 0)
+			continue;
+		qsort(m->scratch + start[g], n, sizeof(uint64_t), u64_desc);
+		cut[g] = m->scratch[start[g] + (n < k ? n : k) - 1];
+	}
+	for (uint32_t i = 0; i <= m->acc_mask; i++) {
+		struct acc *a = &m->acc[i];
 
-				if (key != 0 && (key >> 40 & 0x3f) == f && (key >> 32 & 0xff) == d)
-					m->scratch[n++] = m->acc[i].packets;
-			}
-			if (n == 0)
-				continue;
-			qsort(m->scratch, n, sizeof(uint64_t), u64_desc);
-			cut = m->scratch[(n < k ? n : k) - 1];
-			for (uint32_t i = 0; i <= m->acc_mask; i++) {
-				struct acc *a = &m->acc[i];
+		if (a->key != 0 && a->packets >= cut[acc_group(a->key)])
+			a->want_src = true;
+	}
+	return 0;
+}
 
-				if (a->key != 0 && (a->key >> 40 & 0x3f) == f &&
-				    (a->key >> 32 & 0xff) == d && a->packets >= cut)
-					a->want_src = true;
-			}
+/*
+ * Pairs on their way into the union, with the slots they will probe. The
+ * union table and the value map are far larger than the caches at a busy
+ * minute, so pairs are taken a batch at a time: every slot of the batch is
+ * prefetched before the first is probed, and the misses overlap.
+ */
+#define MERGE_BATCH 32
+
+struct merge_item {
+	uint64_t key;           /* the pair, its value rewritten to merge ids */
+	uint64_t acc;           /* acc_key() of its value; 0 for a feed's own pair */
+	uint32_t feed;
+	uint32_t slot;          /* home slot in m->uni */
+};
+
+static int
+merge_batch(struct ds_merge *m, const struct merge_item *q, uint32_t nq, uint32_t mask,
+	    uint64_t *feed_sources)
+{
+	for (uint32_t k = 0; k < nq; k++) {
+		uint64_t key = q[k].key;
+		uint32_t s = q[k].slot;
+		struct acc *a;
+
+		while (m->uni[s] != 0 && m->uni[s] != key)
+			s = (s + 1) & mask;
+		if (m->uni[s] == key)
+			continue;
+		m->uni[s] = key;
+		if (q[k].acc == 0) {
+			feed_sources[q[k].feed]++;
+			if (m->lim.srcset_values != 0 &&
+			    acc_add_source(&m->feed_src[q[k].feed], (uint32_t)key) < 0)
+				return -ENOMEM;
+			continue;
 		}
+		a = acc_get(m, q[k].acc);
+		if (a == NULL)
+			return -ENOMEM;
+		a->sources++;
+		if (a->want_src && acc_add_source(a, (uint32_t)key) < 0)
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -834,9 +901,11 @@ merge_pairs(struct ds_merge *m, struct ds_minbuf *const *bufs, uint32_t n, uint8
 
 	for (uint32_t i = 0; i < n; i++) {
 		const struct ds_minbuf *b = bufs[i];
-
+		struct merge_item q[MERGE_BATCH];
 		struct pair_iter it;
+		uint32_t nq = 0;
 		uint64_t key;
+		int rc;
 
 		map_dicts(m, b);
 		pair_iter_init(&it, &b->pairs);
@@ -844,11 +913,11 @@ merge_pairs(struct ds_merge *m, struct ds_minbuf *const *bufs, uint32_t n, uint8
 			uint32_t feed = (uint32_t)(key >> DS_PAIR_FEED_SHIFT);
 			uint32_t dimf = (uint32_t)(key >> DS_PAIR_DIM_SHIFT & 0x3f);
 			uint32_t value = (uint32_t)(key >> DS_PAIR_VALUE_SHIFT & DS_PAIR_VALUE_MASK);
-			struct acc *a;
-			uint32_t s;
+			struct merge_item *e = &q[nq];
 
 			if (b->pairs.level < level && pair_hash(b, key) > keep_max)
 				continue;
+			e->acc = 0;
 			if (dimf != DS_PAIR_DIM_ALL) {
 				/* Rewrite a worker's dictionary id as the merge's. */
 				uint32_t g;
@@ -856,27 +925,23 @@ merge_pairs(struct ds_merge *m, struct ds_minbuf *const *bufs, uint32_t n, uint8
 				value = merged_value(m, (int)dimf - 1, value, &g);
 				key &= ~((uint64_t)DS_PAIR_VALUE_MASK << DS_PAIR_VALUE_SHIFT);
 				key |= (uint64_t)g << DS_PAIR_VALUE_SHIFT;
+				e->acc = acc_key(feed, dimf - 1, value);
+				__builtin_prefetch(&m->acc[ds_hash64(e->acc) & m->acc_mask], 1);
 			}
-			s = (uint32_t)ds_hash64(key) & mask;
-			while (m->uni[s] != 0 && m->uni[s] != key)
-				s = (s + 1) & mask;
-			if (m->uni[s] == key)
+			e->key = key;
+			e->feed = feed;
+			e->slot = (uint32_t)ds_hash64(key) & mask;
+			__builtin_prefetch(&m->uni[e->slot], 1);
+			if (++nq < MERGE_BATCH)
 				continue;
-			m->uni[s] = key;
-			if (dimf == DS_PAIR_DIM_ALL) {
-				feed_sources[feed]++;
-				if (m->lim.srcset_values != 0 &&
-				    acc_add_source(&m->feed_src[feed], (uint32_t)key) < 0)
-					return -ENOMEM;
-				continue;
-			}
-			a = acc_get(m, acc_key(feed, dimf - 1, value));
-			if (a == NULL)
-				return -ENOMEM;
-			a->sources++;
-			if (a->want_src && acc_add_source(a, (uint32_t)key) < 0)
-				return -ENOMEM;
+			rc = merge_batch(m, q, nq, mask, feed_sources);
+			if (rc < 0)
+				return rc;
+			nq = 0;
 		}
+		rc = merge_batch(m, q, nq, mask, feed_sources);
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }
