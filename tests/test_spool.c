@@ -441,6 +441,16 @@ spoil_feed_count(uint8_t *buf, size_t *len, size_t i)
 	return 0;
 }
 
+/* Three bytes after the payload: a file that is longer than its header says. */
+static int
+spoil_trailing(uint8_t *buf, size_t *len, size_t i)
+{
+	(void)i;
+	memset(buf + *len, 0xab, 3);
+	*len += 3;
+	return 0;
+}
+
 /* How many damaged files a row makes out of one encoding. */
 enum variants {
 	ONE,
@@ -462,16 +472,27 @@ static const struct spoiled_case {
 	const char *reader;         /* the sensor that decodes it, and opens the spool */
 	const char *reason;         /* in every refusal's reason ("": any, but one) */
 	enum noticed noticed;
+	/*
+	 * NULL: the file has its proper name. Else the name it is written
+	 * under: the bytes are intact (ds_spool_decode() takes them), only
+	 * the spool can notice.
+	 */
+	const char *file;
 } spoiled[] = {
 	/* Every cut: each torn file is set aside at open. */
-	{ "cut at every byte offset", spoil_cut, EACH_BYTE, SENSOR, "", AT_OPEN },
+	{ "cut at every byte offset", spoil_cut, EACH_BYTE, SENSOR, "", AT_OPEN, NULL },
 	/* Header and payload bits alike; the CRCs must catch each one. */
-	{ "every single bit flipped", spoil_bit, EACH_BIT, SENSOR, "", BYTES_ONLY },
-	{ "a payload bit flipped, in a file", spoil_payload_bit, ONE, SENSOR, "crc", AT_PEEK },
-	{ "another sensor's minute", spoil_nothing, ONE, "osaka-2", "sensor " SENSOR, AT_OPEN },
-	{ "unknown version", spoil_version, ONE, SENSOR, "unknown version 2", AT_OPEN },
+	{ "every single bit flipped", spoil_bit, EACH_BIT, SENSOR, "", BYTES_ONLY, NULL },
+	{ "a payload bit flipped, in a file", spoil_payload_bit, ONE, SENSOR, "crc", AT_PEEK,
+	  NULL },
+	{ "another sensor's minute", spoil_nothing, ONE, "osaka-2", "sensor " SENSOR, AT_OPEN,
+	  NULL },
+	{ "unknown version", spoil_version, ONE, SENSOR, "unknown version 2", AT_OPEN, NULL },
 	{ "forged counts behind valid CRCs", spoil_feed_count, ONE, SENSOR, "feed count",
-	  AT_PEEK },
+	  AT_PEEK, NULL },
+	{ "bytes after the payload", spoil_trailing, ONE, SENSOR, "header says", AT_OPEN, NULL },
+	{ "a name that is not its minute's", spoil_nothing, ONE, SENSOR, "name does not match",
+	  AT_OPEN, SENSOR ".201803292014.0000000000.spool" },
 };
 
 /*
@@ -492,11 +513,14 @@ run_spoiled(const struct spoiled_case *c)
 	int fail = 0;
 
 	CHECK(r != NULL && ds_spool_encode(r, &enc, &len) == 0, "encode");
-	buf = malloc(len);
+	buf = malloc(len + 8);      /* room for spoil_trailing() */
 	CHECK(buf != NULL, "malloc");
 	n = c->variants == EACH_BYTE ? len : c->variants == EACH_BIT ? 8 * len : 1;
 	fresh_dir("spoiled", dir, sizeof(dir));
-	snprintf(name, sizeof(name), "%s.201803292013.0000000000.spool", c->reader);
+	if (c->file != NULL)
+		snprintf(name, sizeof(name), "%s", c->file);
+	else
+		snprintf(name, sizeof(name), "%s.201803292013.0000000000.spool", c->reader);
 	snprintf(aside, sizeof(aside), "%s/" DS_SPOOL_BAD_DIR "/%s", dir, name);
 	for (i = 0; i < n; i++) {
 		size_t blen = len;
@@ -506,10 +530,17 @@ run_spoiled(const struct spoiled_case *c)
 		CHECK(c->spoil(buf, &blen, i) == 0, "variant %zu: the encoding is not as expected",
 		      i);
 		rc = ds_spool_decode(buf, blen, c->reader, &out, reason);
-		CHECK(rc == -EBADMSG && out == NULL, "variant %zu (%zu of %zu bytes): decode %d",
-		      i, blen, len, rc);
-		CHECK(reason[0] != '\0' && strstr(reason, c->reason) != NULL,
-		      "variant %zu: reason \"%s\", want \"%s\"", i, reason, c->reason);
+		if (c->file != NULL) {
+			CHECK(rc == 0 && out != NULL, "variant %zu: intact bytes decode (%d)", i,
+			      rc);
+			ds_rollup_free(out);
+			out = NULL;
+		} else {
+			CHECK(rc == -EBADMSG && out == NULL,
+			      "variant %zu (%zu of %zu bytes): decode %d", i, blen, len, rc);
+			CHECK(reason[0] != '\0' && strstr(reason, c->reason) != NULL,
+			      "variant %zu: reason \"%s\", want \"%s\"", i, reason, c->reason);
+		}
 		if (c->noticed == BYTES_ONLY)
 			continue;
 
@@ -540,7 +571,7 @@ run_spoiled(const struct spoiled_case *c)
 		s = NULL;
 	}
 	printf("  %zu variant(s) of the %zu-byte file refused; last reason \"%s\"\n", n, len,
-	       reason);
+	       c->file != NULL ? last_reason : reason);
 out:
 	ds_rollup_free(out);
 	ds_spool_close(s);
