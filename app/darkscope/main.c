@@ -451,23 +451,69 @@ setup_workers(void)
 	return 0;
 }
 
+/* The Redis sink's options from the configuration; @p password stays the caller's. */
+static struct ds_redis_opts
+redis_opts(const struct ds_config_redis *r, const char *password)
+{
+	return (struct ds_redis_opts){
+		.host = r->host,
+		.port = r->port,
+		.unix_socket = r->unix_socket,
+		.db = r->db,
+		.username = r->username,
+		.password = password,
+		.key_prefix = r->key_prefix,
+		.retention_s = r->retention_s,
+		.hour_retention_s = r->hour_retention_s,
+		.day_retention_s = r->day_retention_s,
+		.rollup_timezone = r->rollup_timezone,
+		.hll_values = r->hll_values,
+		.connect_timeout_ms = r->connect_timeout_ms,
+		.command_timeout_ms = r->command_timeout_ms,
+	};
+}
+
 /*
- * Ask Redis once at start, on a connection of its own: a server that refuses
- * the configuration (wrong password, an ACL user without the rights) is a
- * configuration error the operator must see now, not a minute later in the
- * writer's log while the queue fills. A server that does not answer is only a
- * warning: the writer keeps retrying, and minutes wait in the queue (and the
- * spool) meanwhile.
+ * Before anything else is set up: make redis.rollup_timezone the process'
+ * zone (the Redis sink computes day keys with localtime_r(), and the writer
+ * thread must find it set), then ask Redis once, on a connection of its own.
+ * A server that refuses the configuration (wrong password, an ACL user
+ * without the rights) is a configuration error the operator must see now,
+ * not a minute later in the writer's log while the queue fills. A server
+ * that does not answer is only a warning: the writer keeps retrying, and
+ * minutes wait in the queue (and the spool) meanwhile.
+ * @return 0, or EXIT_CONFIG.
  */
 static int
-probe_redis(const struct ds_redis_opts *o, const struct ds_config_redis *cr)
+check_redis(const struct cli *cli)
 {
-	struct ds_redis *probe = ds_redis_create(o);
+	const struct ds_config_redis *r = &app.cfg->redis;
+	struct ds_config_error err;
+	struct ds_redis_opts o;
+	struct ds_redis *probe;
+	char password[512];
 	int rc;
 
+	if (!r->enabled || cli->no_redis)
+		return 0;
+	if (strcmp(r->rollup_timezone, "UTC") != 0) {
+		if (setenv("TZ", r->rollup_timezone, 1) != 0) {
+			fprintf(stderr, "darkscope: cannot set TZ=%s: %s\n", r->rollup_timezone,
+				strerror(errno));
+			return EXIT_CONFIG;
+		}
+		tzset();
+	}
+	if (ds_config_redis_password(r, password, sizeof(password), &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return EXIT_CONFIG;
+	}
+	o = redis_opts(r, password);
+	probe = ds_redis_create(&o);
+	memset(password, 0, sizeof(password));
 	if (probe == NULL) {
-		DS_LOG(ERR, "cannot create the Redis sink: %s\n", strerror(errno));
-		return -errno;
+		fprintf(stderr, "darkscope: cannot create the Redis sink: %s\n", strerror(errno));
+		return EXIT_CONFIG;
 	}
 	rc = ds_redis_connect(probe);
 	if (rc == -EPERM)
@@ -476,9 +522,9 @@ probe_redis(const struct ds_redis_opts *o, const struct ds_config_redis *cr)
 	else if (rc < 0)
 		DS_LOG(WARNING, "Redis does not answer at start (%s): minutes wait in the queue "
 		       "(redis.queue_minutes %u%s) until it does\n", ds_redis_errstr(probe),
-		       cr->queue_minutes, cr->spool_dir[0] != '\0' ? ", then the spool" : "");
+		       r->queue_minutes, r->spool_dir[0] != '\0' ? ", then the spool" : "");
 	ds_redis_free(probe);
-	return rc == -EPERM ? rc : 0;
+	return rc == -EPERM ? EXIT_CONFIG : 0;
 }
 
 static int
@@ -500,22 +546,6 @@ setup_sinks(const struct cli *cli)
 		struct ds_config_error err;
 		char password[512];
 		struct ds_redis_writer_opts o = {
-			.redis = {
-				.host = r->host,
-				.port = r->port,
-				.unix_socket = r->unix_socket,
-				.db = r->db,
-				.username = r->username,
-				.password = password,
-				.key_prefix = r->key_prefix,
-				.retention_s = r->retention_s,
-				.hour_retention_s = r->hour_retention_s,
-				.day_retention_s = r->day_retention_s,
-				.rollup_timezone = r->rollup_timezone,
-				.hll_values = r->hll_values,
-				.connect_timeout_ms = r->connect_timeout_ms,
-				.command_timeout_ms = r->command_timeout_ms,
-			},
 			.queue_len = r->queue_minutes,
 			/*
 			 * The writer itself always drops the oldest minute when
@@ -530,28 +560,11 @@ setup_sinks(const struct cli *cli)
 			.sensor = cfg->sensor_id,
 		};
 
-		/*
-		 * Day keys follow redis.rollup_timezone, which the Redis sink
-		 * computes with localtime_r(): make it the process' zone, before
-		 * the writer thread exists. Nothing else in the sensor uses local
-		 * time (minutes and hours are UTC, gmtime_r()).
-		 */
-		if (strcmp(r->rollup_timezone, "UTC") != 0) {
-			if (setenv("TZ", r->rollup_timezone, 1) != 0) {
-				DS_LOG(ERR, "cannot set TZ=%s: %s\n", r->rollup_timezone,
-				       strerror(errno));
-				return -errno;
-			}
-			tzset();
-		}
 		if (ds_config_redis_password(r, password, sizeof(password), &err) < 0) {
 			fprintf(stderr, "%s\n", err.msg);
 			exit(EXIT_CONFIG);
 		}
-		if (probe_redis(&o.redis, r) < 0) {
-			memset(password, 0, sizeof(password));
-			exit(EXIT_CONFIG);
-		}
+		o.redis = redis_opts(r, password);
 		app.redis_wait = r->queue_full == DS_QUEUE_FULL_WAIT ||
 				 (r->queue_full == DS_QUEUE_FULL_AUTO && app.replay);
 		app.redis = ds_redis_writer_create(&o);
@@ -695,6 +708,11 @@ main(int argc, char **argv)
 	app.progress = app.replay && !cli.no_progress && isatty(STDERR_FILENO);
 	for (uint32_t f = 0; f < app.cfg->n_feeds; f++)
 		app.feed_names[f] = app.cfg->feeds[f].name;
+
+	/* Before the EAL: a refusal then costs no cleanup and no wait for the geo tables. */
+	rc = check_redis(&cli);
+	if (rc != 0)
+		return rc;
 
 	if (eal_args(app.cfg, &cli, &ea) < 0) {
 		fprintf(stderr, "darkscope: too many EAL arguments\n");
