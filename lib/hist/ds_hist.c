@@ -221,22 +221,32 @@ ds_minbuf_free(struct ds_minbuf *b)
 	free(b);
 }
 
+/*
+ * Zero the blocks of an array that a touched map marks (bit b: bytes
+ * [b * block, (b + 1) * block) of base, the last block cut at size), then
+ * the map itself. Dense counters and the pair table both reset this way.
+ */
+static void
+clear_touched(uint64_t *touched, size_t words, void *base, size_t block, size_t size)
+{
+	for (size_t w = 0; w < words; w++) {
+		uint64_t bits = touched[w];
+
+		while (bits != 0) {
+			size_t first = (w * 64 + (size_t)__builtin_ctzll(bits)) * block;
+
+			memset((uint8_t *)base + first, 0, size - first < block ? size - first : block);
+			bits &= bits - 1;
+		}
+		touched[w] = 0;
+	}
+}
+
 static void
 dense_reset(struct ds_dense *d)
 {
-	for (uint32_t w = 0; w < touched_words(d->size); w++) {
-		uint64_t bits = d->touched[w];
-
-		while (bits != 0) {
-			uint32_t block = w * 64 + (uint32_t)__builtin_ctzll(bits);
-			uint32_t first = block * 64;
-			uint32_t n = d->size - first < 64 ? d->size - first : 64;
-
-			memset(&d->count[first], 0, n * sizeof(d->count[0]));
-			bits &= bits - 1;
-		}
-		d->touched[w] = 0;
-	}
+	clear_touched(d->touched, touched_words(d->size), d->count, 64 * sizeof(d->count[0]),
+		      (size_t)d->size * sizeof(d->count[0]));
 }
 
 /* The hash a pair was inserted with (see ds_minbuf_count()). */
@@ -282,7 +292,7 @@ static bool
 pair_next(struct pair_iter *it, uint64_t *key)
 {
 	const struct ds_pairs *p = it->p;
-	uint32_t words = (p->mask + 1) / (DS_PAIRS_LINE * 64);
+	size_t words = pairs_touched_words(p->mask + 1);
 
 	for (;;) {
 		while (it->slot < it->end) {
@@ -309,23 +319,15 @@ pairs_clear(struct ds_minbuf *b)
 {
 	struct ds_pairs *p = &b->pairs;
 	size_t words = pairs_touched_words(p->mask + 1);
+	size_t size = ((size_t)p->mask + 1) * sizeof(p->slots[0]);
 
 	if (p->n > (p->mask + 1) / 16) {
-		memset(p->slots, 0, ((size_t)p->mask + 1) * sizeof(p->slots[0]));
+		memset(p->slots, 0, size);
+		memset(p->touched, 0, words * sizeof(p->touched[0]));
 	} else {
-		for (size_t w = 0; w < words; w++) {
-			uint64_t bits = p->touched[w];
-
-			while (bits != 0) {
-				size_t line = w * 64 + (size_t)__builtin_ctzll(bits);
-
-				memset(&p->slots[line * DS_PAIRS_LINE], 0,
-				       DS_PAIRS_LINE * sizeof(p->slots[0]));
-				bits &= bits - 1;
-			}
-		}
+		clear_touched(p->touched, words, p->slots, DS_PAIRS_LINE * sizeof(p->slots[0]),
+			      size);
 	}
-	memset(p->touched, 0, words * sizeof(p->touched[0]));
 	p->n = 0;
 }
 

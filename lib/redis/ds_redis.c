@@ -954,6 +954,16 @@ sigpipe_restore(struct sigpipe_guard *g)
 	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
 }
 
+/* Whatever failed, start over with a fresh connection next time. */
+static void
+drop_connection(struct ds_redis *r)
+{
+	if (r->ctx != NULL) {
+		redisFree(r->ctx);
+		r->ctx = NULL;
+	}
+}
+
 int
 ds_redis_connect(struct ds_redis *r)
 {
@@ -967,10 +977,8 @@ ds_redis_connect(struct ds_redis *r)
 	sigpipe_block(&guard);
 	r->errstr[0] = '\0';
 	rc = redis_connect(r);
-	if (rc < 0 && r->ctx != NULL) {
-		redisFree(r->ctx);
-		r->ctx = NULL;
-	}
+	if (rc < 0)
+		drop_connection(r);
 	sigpipe_restore(&guard);
 	return rc;
 }
@@ -1010,11 +1018,7 @@ ds_redis_write(struct ds_redis *r, const struct ds_rollup *ru)
 		r->rollup_skipped++;
 	goto out;
 drop:
-	/* Whatever failed, start over with a fresh connection next time. */
-	if (r->ctx != NULL) {
-		redisFree(r->ctx);
-		r->ctx = NULL;
-	}
+	drop_connection(r);
 out:
 	sigpipe_restore(&guard);
 	return rc;
@@ -1121,8 +1125,7 @@ ds_redis_free(struct ds_redis *r)
 {
 	if (r == NULL)
 		return;
-	if (r->ctx != NULL)
-		redisFree(r->ctx);
+	drop_connection(r);
 	if (r->password != NULL) {
 		/* explicit_bzero, unlike memset before free, is not optimised away. */
 		explicit_bzero(r->password, strlen(r->password));
