@@ -771,6 +771,97 @@ out:
 	ds_minbuf_free(r);
 }
 
+/* A random decoded SYN with n option kinds; kinds beyond n stay zero, as ds_decode() leaves them. */
+static struct ds_pkt
+random_syn(uint8_t n)
+{
+	uint8_t kinds[DS_TCP_MAX_OPTS];
+	struct ds_pkt p;
+
+	for (uint8_t k = 0; k < n; k++)
+		kinds[k] = (uint8_t)rnd();
+	p = tcp((uint32_t)rnd(), 1, (uint16_t)rnd(), DS_TCP_SYN, (uint16_t)rnd(), kinds, n);
+	p.ttl = (uint8_t)rnd();
+	p.flags |= (uint16_t)(rnd() & (DS_PKT_F_TCP_MSS | DS_PKT_F_TCP_WS));
+	p.mss = (uint16_t)rnd();
+	p.wscale = (uint8_t)rnd();
+	return p;
+}
+
+/*
+ * The worker hashes a SYN's dictionary key from the packet (ds_syn_key_of());
+ * entries, labels and the merge use struct ds_fingerprint. Both must give the
+ * same hash, kinds a hand-made packet leaves beyond n_opts must not count,
+ * and a word equal to its hash constant must not hide its partner word.
+ */
+static void
+test_syn_key(void)
+{
+	struct ds_hist_limits lim = limits(1, 1024, 64);
+	struct ds_minbuf *b = ds_minbuf_create(&lim);
+	uint32_t fp_diff = 0, lay_diff = 0, stray = 0;
+	uint64_t zero_factor[2][2];
+
+	printf("SYN keys: packet and fingerprint hash alike\n");
+	for (uint32_t i = 0; i < 20000; i++) {
+		struct ds_pkt p = random_syn((uint8_t)(i % (DS_TCP_MAX_OPTS + 1))), q;
+		struct ds_fingerprint fp, lay;
+		struct ds_syn_key k, kq;
+
+		ds_syn_key_of(&p, &k);
+		ds_fingerprint_of(&p, &fp);
+		memset(&lay, 0, sizeof(lay));
+		lay.n = fp.n;
+		memcpy(lay.kinds, fp.kinds, fp.n);
+		fp_diff += k.fp_hash != ds_fingerprint_hash(&fp);
+		lay_diff += k.layout_hash != ds_fingerprint_hash(&lay);
+		q = p;
+		memset(q.opt_kinds + q.n_opts, 0xa5, DS_TCP_MAX_OPTS - q.n_opts);
+		ds_syn_key_of(&q, &kq);
+		stray += memcmp(&k, &kq, sizeof(k)) != 0;
+	}
+	CHECK(fp_diff == 0 && lay_diff == 0,
+	      "packet and struct hashes differ (%u fingerprints, %u layouts of 20000)", fp_diff,
+	      lay_diff);
+	CHECK(stray == 0, "kinds beyond n_opts changed %u keys of 20000", stray);
+
+	/* Kinds word 1 equal to its constant, then kinds word 2 equal to its constant. */
+	for (int side = 0; side < 2; side++) {
+		for (int v = 0; v < 2; v++) {
+			uint64_t w[5] = {1, 2, 3, 4, 5};
+			struct ds_fingerprint fp = {.window = 1, .ttl_class = 64, .n = 40};
+
+			w[1 + side] = side == 0 ? 0xa4093822299f31d0ULL : 0x082efa98ec4e6c89ULL;
+			w[2 - side] = 100 + (uint64_t)v;
+			memcpy(fp.kinds, w, sizeof(w));
+			zero_factor[side][v] = ds_fingerprint_hash(&fp);
+		}
+		CHECK(zero_factor[side][0] != zero_factor[side][1],
+		      "a zero factor hides its partner word (word %d at its constant)", 2 + side);
+	}
+
+	/* Counting with the worker's key finds the same entry as counting without. */
+	CHECK(b != NULL, "buffer");
+	if (b != NULL) {
+		static const uint8_t opts[] = {2, 4, 8, 1, 3};
+		struct ds_pkt p = tcp(0x01020304, 1, 23, DS_TCP_SYN, 5656, opts, 5), q = p;
+		struct ds_syn_key k;
+
+		ds_minbuf_reset(b, 1);
+		q.opt_kinds[7] = 0xee;
+		ds_syn_key_of(&p, &k);
+		ds_minbuf_count_key(b, 0, &p, 60, NULL, 0, 0, &k);
+		ds_minbuf_count(b, 0, &p, 60, NULL, 0, 0);
+		ds_minbuf_count(b, 0, &q, 60, NULL, 0, 0);
+		CHECK(b->fps.n == 1 && b->layouts.n == 1, "one fingerprint and one layout (%u, %u)",
+		      b->fps.n, b->layouts.n);
+		CHECK(b->feeds[0].dims[DS_DIM_TCP_FINGERPRINT].count[0] == 3,
+		      "fingerprint id 0 counted 3 times (%u)",
+		      b->feeds[0].dims[DS_DIM_TCP_FINGERPRINT].count[0]);
+	}
+	ds_minbuf_free(b);
+}
+
 int
 main(void)
 {
@@ -784,6 +875,7 @@ main(void)
 	test_reset();
 	test_geo_dims();
 	test_signatures_watch_fingerprints();
+	test_syn_key();
 	test_srcset_top_values();
 	printf("%s (%d failure%s)\n", failures ? "FAIL" : "PASS", failures,
 	       failures == 1 ? "" : "s");

@@ -155,6 +155,27 @@ lookup_sources(const struct ds_geo_table *geo, const struct ds_pkt *pk, const ui
 		sg[idx4[k]] = sg4[k];
 }
 
+/*
+ * A few packets before one is counted: its SYN key (hashed here, so that
+ * counting finds it ready) and a prefetch of what counting it will touch.
+ */
+static inline const struct ds_syn_key *
+prepare_count(const struct ds_minbuf *b, const struct ds_pkt *pk, uint8_t res, uint32_t feed,
+	      const struct ds_src_geo *sg, struct ds_syn_key *sk)
+{
+	const struct ds_syn_key *key = NULL;
+
+	if (res != DS_DECODE_OK || feed == DS_FEED_NONE)
+		return NULL;
+	if (ds_pkt_is_syn(pk)) {
+		ds_syn_key_of(pk, sk);
+		key = sk;
+	}
+	if (b != NULL)
+		ds_minbuf_prefetch(b, feed, pk, sg, key);
+	return key;
+}
+
 /* Decode, classify and count one burst that arrived at TSC @p t0. */
 static void
 handle_burst(struct wstate *ws, const struct ds_rxq *q, struct rte_mbuf **mb, uint16_t n,
@@ -167,6 +188,8 @@ handle_burst(struct wstate *ws, const struct ds_rxq *q, struct rte_mbuf **mb, ui
 	uint16_t idx4[DS_MAX_BURST];
 	uint32_t feed[DS_MAX_BURST];
 	struct ds_src_geo sg[DS_MAX_BURST];
+	struct ds_syn_key sk[DS_MAX_BURST];
+	const struct ds_syn_key *key[DS_MAX_BURST];
 	uint64_t bytes = 0, t1, t2, t3;
 	uint16_t n4 = 0;
 
@@ -200,17 +223,18 @@ handle_burst(struct wstate *ws, const struct ds_rxq *q, struct rte_mbuf **mb, ui
 		lookup_sources(geo, pk, res, feed, n, sg);
 	t2 = rte_rdtsc();
 
+	for (uint16_t i = 0; i < n && i < COUNT_PREFETCH; i++)
+		key[i] = prepare_count(ws->cur, &pk[i], res[i], feed[i], geo != NULL ? &sg[i] : NULL,
+				       &sk[i]);
 	for (uint16_t i = 0; i < n; i++) {
 		uint32_t len = rte_pktmbuf_pkt_len(mb[i]);
 		struct ds_minbuf *b;
 		bool late = false;
 		uint16_t ahead = i + COUNT_PREFETCH;
 
-		/* The counters a later packet will hit, while this one is counted. */
-		if (ahead < n && res[ahead] == DS_DECODE_OK && feed[ahead] != DS_FEED_NONE &&
-		    ws->cur != NULL)
-			ds_minbuf_prefetch(ws->cur, feed[ahead], &pk[ahead],
-					   geo != NULL ? &sg[ahead] : NULL);
+		if (ahead < n)
+			key[ahead] = prepare_count(ws->cur, &pk[ahead], res[ahead], feed[ahead],
+						   geo != NULL ? &sg[ahead] : NULL, &sk[ahead]);
 
 		if (app->packet_time)
 			late = packet_minute(ws, mb[i]);
@@ -232,11 +256,12 @@ handle_burst(struct wstate *ws, const struct ds_rxq *q, struct rte_mbuf **mb, ui
 			continue;
 		}
 		b->ctr.fragments += (pk[i].flags & DS_PKT_F_FRAG_LATER) != 0;
-		ds_minbuf_count(b, feed[i], &pk[i], len, geo != NULL ? &sg[i] : NULL,
-				ds_sig_match(&pk[i]),
-				wset->active != 0 ?
-					ds_watch_match(wset->rules, wset->n, &pk[i]) & wset->active :
-					0);
+		ds_minbuf_count_key(b, feed[i], &pk[i], len, geo != NULL ? &sg[i] : NULL,
+				    ds_sig_match(&pk[i]),
+				    wset->active != 0 ? ds_watch_match(wset->rules, wset->n, &pk[i]) &
+								wset->active :
+							0,
+				    key[i]);
 	}
 
 	/* The burst's (value, source) pairs, their slots prefetched ahead. */

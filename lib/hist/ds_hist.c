@@ -4,7 +4,7 @@
  * Minute buffers (allocation, reset, the slow paths of counting) and the
  * merge of several workers' buffers into one struct ds_rollup.
  *
- * The packet path is the static inline ds_minbuf_count() in ds_hist.h; what
+ * The packet path is the static inline ds_minbuf_count_key() in ds_hist.h; what
  * is here runs either rarely on a worker (a new SYN option layout, a pair
  * table that needs sampling) or on the control thread (reset, merge). The
  * merge works in time proportional to what the minute touched, not to the
@@ -425,48 +425,56 @@ ds_minbuf_sample_more(struct ds_minbuf *b)
 	}
 }
 
-_Static_assert(sizeof(struct ds_fingerprint) % 8 == 0, "dictionary keys hash in 8-byte words");
-
-/* Hash of a dictionary key: all of its bytes (ds_fingerprint_of() zeroes the unused ones). */
+/* Word 0 of a stored key. */
 static uint64_t
-dict_key_hash(const struct ds_fingerprint *k)
+fp_word0(const struct ds_fingerprint *k)
 {
-	uint64_t w[sizeof(*k) / 8], h = 0x243f6a8885a308d3ULL;
-
-	memcpy(w, k, sizeof(w));
-	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
-		h = ds_hash64(h ^ w[i]);
-	return h;
+	return ds_fp_word0(k->window, k->mss, k->wscale, k->ttl_class, k->flags, k->n);
 }
 
-/* Id of a key with hash h, adding it when new; cap (`other`) when full. */
-static uint32_t
-dict_add(struct ds_dict *d, uint64_t h, const struct ds_fingerprint *key)
+uint64_t
+ds_fingerprint_hash(const struct ds_fingerprint *fp)
+{
+	uint64_t kinds[5];
+
+	memcpy(kinds, fp->kinds, sizeof(kinds));
+	return ds_dict_key_hash(fp_word0(fp), kinds);
+}
+
+uint32_t
+ds_dict_id(struct ds_dict *d, uint64_t h, uint64_t w0, const uint64_t *kinds)
 {
 	uint32_t i = (uint32_t)h & d->mask;
 	uint64_t tag = h & 0xffffffff00000000ULL;
+	struct ds_dict_entry *e;
 
 	while (d->slot_id[i] != 0) {
 		if ((d->slot_id[i] & 0xffffffff00000000ULL) == tag) {
 			uint32_t id = (uint32_t)d->slot_id[i] - 1;
-			const struct ds_dict_entry *e = &d->by_id[id];
 
-			if (e->hash == h && memcmp(&e->key, key, sizeof(*key)) == 0)
+			e = &d->by_id[id];
+			if (e->hash == h && fp_word0(&e->key) == w0 &&
+			    memcmp(e->key.kinds, kinds, sizeof(e->key.kinds)) == 0)
 				return id;
 		}
 		i = (i + 1) & d->mask;
 	}
 	if (d->n == d->cap)
 		return d->cap;
-	d->by_id[d->n] = (struct ds_dict_entry){h, *key, 0};
+	e = &d->by_id[d->n];
+	e->hash = h;
+	e->key = (struct ds_fingerprint){
+		.window = (uint16_t)w0,
+		.mss = (uint16_t)(w0 >> 16),
+		.wscale = (uint8_t)(w0 >> 32),
+		.ttl_class = (uint8_t)(w0 >> 40),
+		.flags = (uint8_t)(w0 >> 48),
+		.n = (uint8_t)(w0 >> 56),
+	};
+	memcpy(e->key.kinds, kinds, sizeof(e->key.kinds));
+	e->aux = 0;
 	d->slot_id[i] = tag | ++d->n;
 	return d->n - 1;
-}
-
-uint32_t
-ds_dict_id(struct ds_dict *d, const struct ds_fingerprint *key)
-{
-	return dict_add(d, dict_key_hash(key), key);
 }
 
 /*
@@ -676,8 +684,13 @@ merge_reset(struct ds_merge *m)
 static void
 map_dict(struct merge_dict *md, const struct ds_dict *w)
 {
-	for (uint32_t i = 0; i < w->n; i++)
-		md->map[i] = dict_add(&md->d, w->by_id[i].hash, &w->by_id[i].key);
+	for (uint32_t i = 0; i < w->n; i++) {
+		const struct ds_fingerprint *k = &w->by_id[i].key;
+		uint64_t kinds[5];
+
+		memcpy(kinds, k->kinds, sizeof(kinds));
+		md->map[i] = ds_dict_id(&md->d, w->by_id[i].hash, fp_word0(k), kinds);
+	}
 	md->map[w->cap] = md->d.cap;
 }
 

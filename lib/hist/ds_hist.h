@@ -326,11 +326,120 @@ ds_dense_inc(struct ds_dense *d, uint32_t v)
 	d->touched[v >> 12] |= 1ULL << ((v >> 6) & 63);
 }
 
-/**
- * Id of a key in a dictionary, adding it when new; d->cap (the `other` id)
- * once the dictionary is full. (Slow path: only SYNs get here.)
+/*
+ * Dictionary keys as words
+ * ------------------------
+ * A SYN's fingerprint is hashed and compared as six 64-bit words, built from
+ * the decoded packet in registers (ds_syn_key_of()): word 0 holds window,
+ * MSS, window scale, TTL class, DS_FP_* flags and the number of option kinds;
+ * words 1-5 the 40 option kinds, zero beyond that number. Its option layout
+ * is the same key with only the number in word 0. The worker computes the
+ * key a few packets ahead, which lets it prefetch both dictionary slots.
  */
-uint32_t ds_dict_id(struct ds_dict *d, const struct ds_fingerprint *key);
+
+/** A TCP SYN's dictionary key and the hashes of its fingerprint and layout. */
+struct ds_syn_key {
+	uint64_t w[6];
+	uint64_t fp_hash;
+	uint64_t layout_hash;
+};
+
+/** Word 0 of a fingerprint key. */
+static inline uint64_t
+ds_fp_word0(uint16_t window, uint16_t mss, uint8_t wscale, uint8_t ttl_class, uint8_t flags,
+	    uint8_t n)
+{
+	return (uint64_t)window | (uint64_t)mss << 16 | (uint64_t)wscale << 32 |
+	       (uint64_t)ttl_class << 40 | (uint64_t)flags << 48 | (uint64_t)n << 56;
+}
+
+/** Word 0 of a layout key: only the number of kinds. */
+static inline uint64_t
+ds_layout_word0(uint64_t fp_word0)
+{
+	return fp_word0 & 0xff00000000000000ULL;
+}
+
+/** 64 x 64 -> 128-bit multiply folded to 64 bits (wyhash's "mum"). */
+static inline uint64_t
+ds_mum(uint64_t a, uint64_t b)
+{
+	unsigned __int128 r = (unsigned __int128)a * b;
+
+	return (uint64_t)(r >> 64) ^ (uint64_t)r;
+}
+
+/*
+ * Two words into one: their product under two constants, plus both words,
+ * so that a word equal to its constant (a zero factor) does not make its
+ * partner vanish from the hash.
+ */
+static inline uint64_t
+ds_mix_pair(uint64_t a, uint64_t b, uint64_t ca, uint64_t cb)
+{
+	return ds_mum(a ^ ca, b ^ cb) + a + b;
+}
+
+/**
+ * Hash of a dictionary key (word 0, then the five words of kinds): three
+ * independent multiplies and one finaliser rather than a chain of six
+ * finalisers, whose latency a spray of new fingerprints would pay twice per
+ * SYN.
+ */
+static inline uint64_t
+ds_dict_key_hash(uint64_t w0, const uint64_t *kinds)
+{
+	return ds_hash64(ds_mix_pair(w0, kinds[0], 0x243f6a8885a308d3ULL, 0x13198a2e03707344ULL) ^
+			 ds_mix_pair(kinds[1], kinds[2], 0xa4093822299f31d0ULL,
+				     0x082efa98ec4e6c89ULL) ^
+			 ds_mix_pair(kinds[3], kinds[4], 0x452821e638d01377ULL,
+				     0xbe5466cf34e90c6cULL));
+}
+
+/** Is the packet a TCP SYN (no ACK) whose header was decoded: one with a fingerprint? */
+static inline bool
+ds_pkt_is_syn(const struct ds_pkt *p)
+{
+	return p->proto == 6 && (p->flags & DS_PKT_F_L4) &&
+	       (p->tcp_flags & (DS_TCP_SYN | DS_TCP_ACK)) == DS_TCP_SYN;
+}
+
+/** The dictionary key of a decoded TCP SYN; equal to ds_fingerprint_of()'s, as words. */
+static inline void
+ds_syn_key_of(const struct ds_pkt *p, struct ds_syn_key *k)
+{
+	uint8_t n = p->n_opts <= DS_TCP_MAX_OPTS ? p->n_opts : DS_TCP_MAX_OPTS;
+	uint8_t flags = ds_fp_flags(p->flags);
+
+	_Static_assert(DS_TCP_MAX_OPTS == 5 * 8, "five words of option kinds");
+	memcpy(&k->w[1], p->opt_kinds, DS_TCP_MAX_OPTS);
+	/* ds_decode() leaves the kinds beyond n zero; a hand-made packet may not. */
+	for (uint32_t i = 0; i < 5; i++) {
+		uint32_t have = n > 8 * i ? n - 8 * i : 0;
+
+		if (have >= 8)
+			continue;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		k->w[1 + i] &= have == 0 ? 0 : ~0ULL >> (64 - 8 * have);
+#else
+		k->w[1 + i] &= have == 0 ? 0 : ~0ULL << (64 - 8 * have);
+#endif
+	}
+	k->w[0] = ds_fp_word0(p->window, (flags & DS_FP_MSS) ? p->mss : 0,
+			      (flags & DS_FP_WS) ? p->wscale : 0, ds_fp_ttl_class(p->ttl), flags, n);
+	k->fp_hash = ds_dict_key_hash(k->w[0], &k->w[1]);
+	k->layout_hash = ds_dict_key_hash(ds_layout_word0(k->w[0]), &k->w[1]);
+}
+
+/**
+ * Id of a key (word 0 @p w0, option kinds @p kinds, hash @p h) in a
+ * dictionary, adding it when new; d->cap (the `other` id) once the
+ * dictionary is full. (Only SYNs get here.)
+ */
+uint32_t ds_dict_id(struct ds_dict *d, uint64_t h, uint64_t w0, const uint64_t *kinds);
+
+/** ds_syn_key_of()'s fingerprint hash, from a struct ds_fingerprint. */
+uint64_t ds_fingerprint_hash(const struct ds_fingerprint *fp);
 
 /** Hash standing for the `other` id of a dictionary in pair hashes. */
 #define DS_LAYOUT_OTHER_HASH 0x9e3779b97f4a7c15ULL
@@ -379,12 +488,14 @@ struct ds_src_geo {
 
 /**
  * Prefetch the counters and dictionary slots counting this packet will
- * touch (see ds_minbuf_count()). The worker calls it a few packets ahead of
+ * touch (see ds_minbuf_count_key()). The worker calls it a few packets ahead of
  * the one it counts, so those cache misses overlap instead of queueing.
+ * @p sk is the packet's key (ds_syn_key_of()) when it is a TCP SYN, else
+ * NULL.
  */
 static inline void
 ds_minbuf_prefetch(const struct ds_minbuf *b, uint32_t feed, const struct ds_pkt *p,
-		   const struct ds_src_geo *g)
+		   const struct ds_src_geo *g, const struct ds_syn_key *sk)
 {
 	const struct ds_feed_hist *f = &b->feeds[feed];
 
@@ -402,6 +513,11 @@ ds_minbuf_prefetch(const struct ds_minbuf *b, uint32_t feed, const struct ds_pkt
 			__builtin_prefetch(&f->dims[DS_DIM_TCP_SYN_WINDOW].count[p->window], 1);
 			__builtin_prefetch(&f->dims[DS_DIM_TCP_SYN_WINDOW].touched[p->window >> 12],
 					   1);
+			if (sk != NULL) {
+				__builtin_prefetch(&b->fps.slot_id[sk->fp_hash & b->fps.mask]);
+				__builtin_prefetch(
+					&b->layouts.slot_id[sk->layout_hash & b->layouts.mask]);
+			}
 		}
 		break;
 	case 17:
@@ -454,11 +570,13 @@ ds_minbuf_prefetch(const struct ds_minbuf *b, uint32_t feed, const struct ds_pkt
  * @p wire_len is the frame length as received; @p g the source's AS and
  * country, or NULL when no geo data is configured; @p sigs the built-in
  * signatures (ds_sig_match()) and @p rules the watch rules
- * (ds_watch_match()) the packet carries.
+ * (ds_watch_match()) the packet carries; @p sk the packet's key
+ * (ds_syn_key_of()) when the caller has it, else NULL.
  */
 static inline void
-ds_minbuf_count(struct ds_minbuf *b, uint32_t feed, const struct ds_pkt *p, uint32_t wire_len,
-		const struct ds_src_geo *g, uint64_t sigs, uint64_t rules)
+ds_minbuf_count_key(struct ds_minbuf *b, uint32_t feed, const struct ds_pkt *p, uint32_t wire_len,
+		    const struct ds_src_geo *g, uint64_t sigs, uint64_t rules,
+		    const struct ds_syn_key *sk)
 {
 	struct ds_feed_hist *f = &b->feeds[feed];
 	uint32_t src = p->ip_version == 4 ? p->src4 : ds_hist_src6(p->src6);
@@ -505,19 +623,20 @@ ds_minbuf_count(struct ds_minbuf *b, uint32_t feed, const struct ds_pkt *p, uint
 		 * source) pair hashes alike on every worker and is sampled alike.
 		 */
 		{
-			struct ds_fingerprint fp, lay;
+			struct ds_syn_key own;
 			uint32_t lv;
 
-			ds_fingerprint_of(p, &fp);
-			v = ds_dict_id(&b->fps, &fp);
+			if (sk == NULL) {
+				ds_syn_key_of(p, &own);
+				sk = &own;
+			}
+			v = ds_dict_id(&b->fps, sk->fp_hash, sk->w[0], &sk->w[1]);
 			DS_COUNT_ID(DS_DIM_TCP_FINGERPRINT, v, ds_dict_hash(&b->fps, v));
 			if (v < b->fps.n && b->fps.by_id[v].aux != 0) {
 				lv = b->fps.by_id[v].aux - 1;
 			} else {
-				memset(&lay, 0, sizeof(lay));
-				lay.n = fp.n;
-				memcpy(lay.kinds, fp.kinds, fp.n);
-				lv = ds_dict_id(&b->layouts, &lay);
+				lv = ds_dict_id(&b->layouts, sk->layout_hash,
+						ds_layout_word0(sk->w[0]), &sk->w[1]);
 				if (v < b->fps.n)
 					b->fps.by_id[v].aux = lv + 1;
 			}
@@ -541,6 +660,14 @@ ds_minbuf_count(struct ds_minbuf *b, uint32_t feed, const struct ds_pkt *p, uint
 	}
 	DS_COUNT(dim, v);
 #undef DS_PAIR
+}
+
+/** ds_minbuf_count_key() without a precomputed key. */
+static inline void
+ds_minbuf_count(struct ds_minbuf *b, uint32_t feed, const struct ds_pkt *p, uint32_t wire_len,
+		const struct ds_src_geo *g, uint64_t sigs, uint64_t rules)
+{
+	ds_minbuf_count_key(b, feed, p, wire_len, g, sigs, rules, NULL);
 }
 #undef DS_COUNT
 #undef DS_COUNT_ID

@@ -297,15 +297,12 @@ ds_fingerprint_of(const struct ds_pkt *p, struct ds_fingerprint *fp)
 	/* The struct is a hash key: every byte, the unused kinds included, must be defined. */
 	memset(fp, 0, sizeof(*fp));
 	fp->window = p->window;
-	fp->ttl_class = p->ttl <= 64 ? 64 : p->ttl <= 128 ? 128 : 255;
-	if (p->flags & DS_PKT_F_TCP_MSS) {
+	fp->ttl_class = ds_fp_ttl_class(p->ttl);
+	fp->flags = ds_fp_flags(p->flags);
+	if (fp->flags & DS_FP_MSS)
 		fp->mss = p->mss;
-		fp->flags |= DS_FP_MSS;
-	}
-	if (p->flags & DS_PKT_F_TCP_WS) {
+	if (fp->flags & DS_FP_WS)
 		fp->wscale = p->wscale;
-		fp->flags |= DS_FP_WS;
-	}
 	fp->n = n;
 	memcpy(fp->kinds, p->opt_kinds, n);
 }

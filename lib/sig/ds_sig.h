@@ -96,6 +96,21 @@ struct ds_fingerprint {
 	uint8_t kinds[DS_TCP_MAX_OPTS];
 };
 
+/** Initial-TTL class of a TTL seen (struct ds_fingerprint.ttl_class). */
+static inline uint8_t
+ds_fp_ttl_class(uint8_t ttl)
+{
+	return ttl <= 64 ? 64 : ttl <= 128 ? 128 : 255;
+}
+
+/** DS_FP_* flags of a packet's DS_PKT_F_* flags. */
+static inline uint8_t
+ds_fp_flags(uint16_t pkt_flags)
+{
+	return (uint8_t)(((pkt_flags & DS_PKT_F_TCP_MSS) ? DS_FP_MSS : 0) |
+			 ((pkt_flags & DS_PKT_F_TCP_WS) ? DS_FP_WS : 0));
+}
+
 /** Fill @p fp from a TCP SYN (fields of the struct beyond n are zeroed). */
 void ds_fingerprint_of(const struct ds_pkt *p, struct ds_fingerprint *fp);
 
