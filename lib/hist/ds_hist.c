@@ -432,13 +432,21 @@ fp_word0(const struct ds_fingerprint *k)
 	return ds_fp_word0(k->window, k->mss, k->wscale, k->ttl_class, k->flags, k->n);
 }
 
+/* A stored key as ds_dict_id() takes it: word 0 returned, the kinds as words in @p kinds. */
+static uint64_t
+fp_key_words(const struct ds_fingerprint *k, uint64_t kinds[5])
+{
+	memcpy(kinds, k->kinds, 5 * sizeof(kinds[0]));
+	return fp_word0(k);
+}
+
 uint64_t
 ds_fingerprint_hash(const struct ds_fingerprint *fp)
 {
 	uint64_t kinds[5];
+	uint64_t w0 = fp_key_words(fp, kinds);
 
-	memcpy(kinds, fp->kinds, sizeof(kinds));
-	return ds_dict_key_hash(fp_word0(fp), kinds);
+	return ds_dict_key_hash(w0, kinds);
 }
 
 uint32_t
@@ -685,11 +693,10 @@ static void
 map_dict(struct merge_dict *md, const struct ds_dict *w)
 {
 	for (uint32_t i = 0; i < w->n; i++) {
-		const struct ds_fingerprint *k = &w->by_id[i].key;
 		uint64_t kinds[5];
+		uint64_t w0 = fp_key_words(&w->by_id[i].key, kinds);
 
-		memcpy(kinds, k->kinds, sizeof(kinds));
-		md->map[i] = ds_dict_id(&md->d, w->by_id[i].hash, fp_word0(k), kinds);
+		md->map[i] = ds_dict_id(&md->d, w->by_id[i].hash, w0, kinds);
 	}
 	md->map[w->cap] = md->d.cap;
 }

@@ -434,7 +434,8 @@ ds_syn_key_of(const struct ds_pkt *p, struct ds_syn_key *k)
 /**
  * Id of a key (word 0 @p w0, option kinds @p kinds, hash @p h) in a
  * dictionary, adding it when new; d->cap (the `other` id) once the
- * dictionary is full. (Only SYNs get here.)
+ * dictionary is full. Workers call it for SYNs, the merge to map a worker's
+ * ids into its own.
  */
 uint32_t ds_dict_id(struct ds_dict *d, uint64_t h, uint64_t w0, const uint64_t *kinds);
 
