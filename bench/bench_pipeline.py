@@ -28,14 +28,17 @@ them):
     Redis equal the rx packets of the port.
  6. Scaling: one worker against two on a port with two rx queues (each
     replaying its own --scaling-packets worst-case capture), Redis off, the
-    control thread sharing the first worker's CPU.
+    control thread sharing the first worker's CPU. Flushes off means no
+    minute's merge either: each run starts early enough in a wall-clock
+    minute to end inside it, and is repeated when a worker still swapped
+    minutes. --scaling-rounds pairs of runs, alternated; the median ratio.
 
 It prints one table; nothing is asserted about speed (timing is noisy on
 shared machines). Exit status 1 only when a run fails or counts disagree.
 
 Usage: bench_pipeline.py [--packets N] [--duration S] [--boundaries N]
                          [--modes nohuge,huge] [--captures mix,worst]
-                         [--scaling-packets N]
+                         [--scaling-packets N] [--scaling-rounds N]
 Environment: DARKSCOPE, DARKSCOPE_GEN, REDIS_SERVER, DS_SHARED_DATA (as meson
 sets them), TESTPMD (default: dpdk-testpmd from PATH).
 """
@@ -210,6 +213,9 @@ WORKER_RE = re.compile(r"worker 0 \(lcore \d+\): (\d+) packets, ([\d.]+) s busy"
 PORT_RE = re.compile(r"port pcap: rx (\d+) packets \d+ bytes, imissed (\d+), rx_nombuf (\d+)")
 HEAVY_RE = re.compile(r"heaviest minute: merge ([\d.]+) ms, redis write ([\d.]+) ms")
 RUN_RE = re.compile(r"worker 0 ran ([\d.]+) s")
+# Every worker's cycles per packet and swaps; opening its first minute counts as one.
+SWAPS_RE = re.compile(r"worker \d+ stages: decode ([\d.]+), lookup ([\d.]+), count ([\d.]+), "
+                      r"rx and other ([\d.]+) cycles/packet; (\d+) minute swaps")
 
 
 def run_sensor(darkscope, cfg_path, seconds, workers=1):
@@ -271,6 +277,26 @@ def port_totals_ok(server, run):
     return total, int(run["rx"])
 
 
+def run_sensor_in_minute(darkscope, cfg_path, seconds, workers):
+    """run_sensor(), started and ended inside one wall-clock minute: no worker
+    swaps a minute, so the control thread merges none while it is measured.
+    Tried three times; the result says how many boundaries the last crossed."""
+    for _ in range(3):
+        # Start-up (capture into mbufs, geo tables) takes a few seconds; start
+        # at the top of a minute unless there is ample time left in this one.
+        left = 60 - time.time() % 60
+        if left < seconds + 30:
+            time.sleep(left + 0.5)
+        r = run_sensor(darkscope, cfg_path, seconds, workers=workers)
+        with open(r["log"], errors="replace") as f:
+            found = SWAPS_RE.findall(f.read())
+        r["crossed"] = max(int(x[4]) for x in found) - 1 if found else -1
+        r["cycles_each"] = [sum(float(v) for v in x[:4]) for x in found]
+        if r["crossed"] == 0:
+            break
+    return r
+
+
 def scaling(args, darkscope, gen, tmp, geo, huge):
     """One worker against two, Redis off, the control thread sharing the first
     worker's CPU (lcore map 0@0,1@0,2@1: this machine has two). Each run has
@@ -284,8 +310,8 @@ def scaling(args, darkscope, gen, tmp, geo, huge):
         pcaps.append(path)
     mbufs = 2 * args.scaling_packets + 8192
     memory_mb = max(1024, (2 * mbufs * MBUF_BYTES >> 20) + 1536)
-    rates, bad = {}, 0
-    for n in (1, 2):
+    rates, bad = {1: [], 2: []}, 0
+    for rnd, n in [(rnd, n) for rnd in range(args.scaling_rounds) for n in (1, 2)]:
         prefix = "bench-scale-%d-%d" % (os.getpid(), n)
         rx = "[{port: pcap, queue: 0}, {port: pcap, queue: 1}]"
         workers = ("  - {lcore: 1, rx: %s}\n" % rx if n == 1 else
@@ -313,12 +339,17 @@ redis: {enabled: false}
         cfg = os.path.join(tmp, "scale%d.yaml" % n)
         with open(cfg, "w") as f:
             f.write(text)
-        r = run_sensor(darkscope, cfg, args.duration, workers=n)
+        r = run_sensor_in_minute(darkscope, cfg, args.duration, n)
         shutil.rmtree("/var/run/dpdk/" + prefix, ignore_errors=True)
         bad += r["rc"] != 0
-        rates[n] = r["mpps_all"]
-        log("  %d worker(s): %.2f Mpps (port rx %d)" % (n, rates[n], r["rx"]))
-    log("# scaling: two workers deliver %.2f x one worker" % (rates[2] / rates[1]))
+        rates[n].append(r["mpps_all"])
+        log("  round %d, %d worker(s): %.2f Mpps (port rx %d; cycles/pkt of each worker %s;"
+            " minute boundaries crossed: %d)" % (
+                rnd + 1, n, r["mpps_all"], r["rx"],
+                " ".join("%.0f" % c for c in r["cycles_each"]), r["crossed"]))
+    ratios = [two / one for one, two in zip(rates[1], rates[2])]
+    log("# scaling: two workers deliver %.2f x one worker (median of %d rounds: %s)" % (
+        statistics.median(ratios), len(ratios), ", ".join("%.2f" % x for x in ratios)))
     return bad
 
 
@@ -333,6 +364,8 @@ def main():
     ap.add_argument("--burst", type=int, default=32)
     ap.add_argument("--scaling-packets", type=int, default=300000,
                     help="packets per queue of the one- vs two-worker runs (0: skip them)")
+    ap.add_argument("--scaling-rounds", type=int, default=3,
+                    help="pairs of one- and two-worker runs, alternated")
     args = ap.parse_args()
 
     darkscope = d.darkscope_bin()
