@@ -693,6 +693,86 @@ test_srcset_top_values(void)
 	ds_merge_free(m);
 }
 
+/* Sources of a rollup dimension's value, 0 when absent. */
+static uint64_t
+value_sources(const struct ds_rollup *r, enum ds_dim d, uint32_t value)
+{
+	const struct ds_rollup_dim *dim = &r->feeds[0].dims[d];
+
+	for (uint32_t i = 0; i < dim->n; i++)
+		if (dim->entries[i].value == value)
+			return dim->entries[i].sources;
+	return 0;
+}
+
+/*
+ * Workers at different sampling levels: the merge keeps, of every worker,
+ * only the sources the highest level's sample holds, so each count is
+ * exactly the sampled sources of the union times 2^level, and a source is
+ * in or out with all of its values. Worker 0 sees 60000 sources on port 23
+ * and samples; worker 1 sees 3000 sources on port 80 (half of them also
+ * worker 0's) and does not.
+ */
+static void
+test_sampling_merge(void)
+{
+	struct ds_hist_limits lim = limits(1, 16384, 16);
+	struct ds_minbuf *b[2] = {ds_minbuf_create(&lim), ds_minbuf_create(&lim)};
+	struct ds_merge *m = ds_merge_create(&lim);
+	uint64_t keep, feed = 0, p23 = 0, p80 = 0;
+	struct ds_rollup *r = NULL;
+	uint8_t level;
+
+	printf("sampling: workers at different levels merge to one sample of sources\n");
+	CHECK(b[0] != NULL && b[1] != NULL && m != NULL, "buffers");
+	if (b[0] == NULL || b[1] == NULL || m == NULL)
+		goto out;
+	ds_minbuf_reset(b[0], 1);
+	ds_minbuf_reset(b[1], 1);
+	for (uint32_t i = 0; i < 60000; i++) {
+		struct ds_pkt p = tcp(0x30000000u + i, 1, 23, DS_TCP_ACK, 1, NULL, 0);
+
+		ds_minbuf_count(b[0], 0, &p, 60, NULL, 0, 0);
+	}
+	for (uint32_t i = 0; i < 3000; i++) {
+		struct ds_pkt p = tcp(0x30000000u + 58500 + i, 1, 80, DS_TCP_ACK, 1, NULL, 0);
+
+		ds_minbuf_count(b[1], 0, &p, 60, NULL, 0, 0);
+	}
+	level = b[0]->pairs.level;
+	r = ds_merge_minute(m, b, 2, &names, 1);
+	CHECK(r != NULL && level > 0 && b[1]->pairs.level == 0 && r->sources_sampling == level,
+	      "levels %u and %u, rollup %u", level, b[1]->pairs.level,
+	      r != NULL ? r->sources_sampling : 0);
+	if (r == NULL)
+		goto out;
+	/* The reference: which of the union's sources the level keeps. Feed 0: key = source. */
+	keep = UINT64_MAX >> level;
+	for (uint32_t src = 0x30000000u; src < 0x30000000u + 61500; src++) {
+		bool in = ds_pair_sample_hash(src) <= keep;
+
+		feed += in;
+		p23 += in && src < 0x30000000u + 60000;
+		p80 += in && src >= 0x30000000u + 58500;
+	}
+	printf("  level %u: %" PRIu64 " of 61500 sources kept; port 23 %" PRIu64 ", port 80 %" PRIu64
+	       "\n", level, feed, p23, p80);
+	CHECK(p80 > 0 && p80 < 3000, "port 80 partly sampled out (%" PRIu64 " kept)", p80);
+	CHECK(r->feeds[0].sources == feed << level, "feed sources %" PRIu64 ", expected %" PRIu64,
+	      r->feeds[0].sources, feed << level);
+	CHECK(value_sources(r, DS_DIM_TCP_DST_PORT, 23) == p23 << level &&
+	      value_sources(r, DS_DIM_TCP_DST_PORT, 80) == p80 << level,
+	      "port sources %" PRIu64 " and %" PRIu64 ", expected %" PRIu64 " and %" PRIu64,
+	      value_sources(r, DS_DIM_TCP_DST_PORT, 23), value_sources(r, DS_DIM_TCP_DST_PORT, 80),
+	      p23 << level, p80 << level);
+	CHECK(r->feeds[0].packets == 63000, "packets stay exact");
+out:
+	ds_rollup_free(r);
+	ds_minbuf_free(b[0]);
+	ds_minbuf_free(b[1]);
+	ds_merge_free(m);
+}
+
 /* Is key in the pair table, found by probing from its home slot as an insert would? */
 static bool
 pair_findable(const struct ds_pairs *p, uint64_t key)
@@ -743,7 +823,7 @@ test_sampling_in_place(void)
 	for (uint32_t i = 0; i <= r->pairs.mask; i++) {
 		uint64_t key = r->pairs.slots[i];
 
-		if (key == 0 || ds_hash64(key) > s->pairs.keep_max)
+		if (key == 0 || ds_pair_sample_hash(key) > s->pairs.keep_max)
 			continue;
 		expected++;
 		lost += !pair_findable(&s->pairs, key);
@@ -754,7 +834,8 @@ test_sampling_in_place(void)
 		if (key == 0)
 			continue;
 		held++;
-		extra += !pair_findable(&r->pairs, key) || ds_hash64(key) > s->pairs.keep_max ||
+		extra += !pair_findable(&r->pairs, key) ||
+			 ds_pair_sample_hash(key) > s->pairs.keep_max ||
 			 !pair_findable(&s->pairs, key);
 		untouched += !(s->pairs.touched[i / (DS_PAIRS_LINE * 64)] >>
 			       (i / DS_PAIRS_LINE % 64) & 1);
@@ -871,6 +952,7 @@ main(void)
 	test_merge_equals_reference(4, 50000, 3000);
 	test_layout_bound();
 	test_sampling();
+	test_sampling_merge();
 	test_sampling_in_place();
 	test_reset();
 	test_geo_dims();

@@ -413,9 +413,9 @@ ds_minbuf_sample_more(struct ds_minbuf *b)
 			if (key == 0)
 				continue;
 			p->slots[i] = 0;
-			h = pair_hash(b, key);
-			if (h > p->keep_max)
+			if (ds_pair_sample_hash(key) > p->keep_max)
 				continue;
+			h = pair_hash(b, key);
 			for (i = (uint32_t)h & p->mask; p->slots[i] != 0; i = (i + 1) & p->mask)
 				;
 			p->slots[i] = key;
@@ -937,7 +937,7 @@ merge_pairs(struct ds_merge *m, struct ds_minbuf *const *bufs, uint32_t n, uint8
 			uint32_t value = (uint32_t)(key >> DS_PAIR_VALUE_SHIFT & DS_PAIR_VALUE_MASK);
 			struct merge_item *e = &q[nq];
 
-			if (b->pairs.level < level && pair_hash(b, key) > keep_max)
+			if (b->pairs.level < level && ds_pair_sample_hash(key) > keep_max)
 				continue;
 			e->acc = 0;
 			if (dimf != DS_PAIR_DIM_ALL) {

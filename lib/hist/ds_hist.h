@@ -50,12 +50,16 @@
  * (dim 0 is the feed's own total; IPv6 sources use a 32-bit hash of the
  * address). The merge unites the workers' tables and counts pairs per value.
  * The table is bounded by limits.source_pairs. When a worker's table is 3/4
- * full it raises its sampling level k and keeps only the pairs whose hash has
- * its top k bits zero, a uniform 1/2^k sample of all pairs that is still
- * mergeable (Gibbons' distinct sampling): the merge takes the highest level of
- * all workers, filters the others to it and reports sources as kept * 2^k.
- * Below the bound, which a real darknet minute rarely reaches, every count is
- * exact.
+ * full it raises its sampling level k and keeps only the pairs of the sources
+ * whose hash (of feed and source: ds_pair_sample_hash()) has its top k bits
+ * zero: a uniform 1/2^k sample of the sources, each with all of its pairs,
+ * that is still mergeable (Gibbons' distinct sampling, over sources): the
+ * merge takes the highest level of all workers, filters the others to it and
+ * reports sources as kept * 2^k. For any one value the kept sources are a
+ * Binomial(n, 2^-k) draw of its n sources, as a sample of pairs would give;
+ * but a packet whose source is out of the sample makes no pair at all, which
+ * is what a flood of spoofed sources needs. Below the bound, which a real
+ * darknet minute rarely reaches, every count is exact.
  */
 
 #ifndef DS_HIST_H
@@ -118,7 +122,7 @@ struct ds_pairs {
 	uint32_t max_n;         /**< 3/4 of the slots: beyond it, sample */
 	uint32_t mask;          /**< slots - 1 */
 	uint8_t level;          /**< sampling level k */
-	uint64_t keep_max;      /**< keep a key iff its hash <= keep_max (UINT64_MAX >> k) */
+	uint64_t keep_max;      /**< keep a key iff its sample hash <= keep_max (UINT64_MAX >> k) */
 };
 
 /**
@@ -231,6 +235,8 @@ void ds_minbuf_sample_more(struct ds_minbuf *b);
 #define DS_PAIR_DIM_SHIFT 52
 #define DS_PAIR_FEED_SHIFT 58
 #define DS_PAIR_DIM_ALL 0       /**< dim field 0: the feed's total */
+/** The bits of a pair key that name its feed and source: the key of the feed's own pair. */
+#define DS_PAIR_SOURCE_BITS (0x3fULL << DS_PAIR_FEED_SHIFT | 0xffffffffULL)
 
 /** 64-bit finaliser (murmur3 fmix64): cheap, and good in every bit. */
 static inline uint64_t
@@ -242,6 +248,17 @@ ds_hash64(uint64_t x)
 	x *= 0xc4ceb9fe1a85ec53ULL;
 	x ^= x >> 33;
 	return x;
+}
+
+/**
+ * The hash that decides whether a pair is in the sample: that of its feed and
+ * source alone, so a source is kept or dropped with all of its pairs (see the
+ * overview). It is also the slot hash of the feed's own pair.
+ */
+static inline uint64_t
+ds_pair_sample_hash(uint64_t key)
+{
+	return ds_hash64(key & DS_PAIR_SOURCE_BITS);
 }
 
 /** Identity of an IPv6 source in 32 bits (see the overview). */
@@ -258,9 +275,11 @@ ds_hist_src6(const uint8_t a[16])
 }
 
 /**
- * Insert a pair key with its hash @p h unless the sample excludes it or it is
- * already present. The hash decides both the slot and the sample, so it must
- * be the same on every worker for the same pair (see ds_minbuf_count()).
+ * Insert a pair key with its slot hash @p h unless the sample excludes it or
+ * it is already present. The slot hash must be the same on every worker for
+ * the same pair (see ds_minbuf_count()). Its source was in the sample when
+ * the pair was queued; it is tested again only in a sampled minute, as the
+ * level may have risen since.
  */
 static inline void
 ds_pairs_add(struct ds_minbuf *b, uint64_t key, uint64_t h)
@@ -268,7 +287,7 @@ ds_pairs_add(struct ds_minbuf *b, uint64_t key, uint64_t h)
 	struct ds_pairs *p = &b->pairs;
 	uint32_t i = (uint32_t)h & p->mask;
 
-	if (h > p->keep_max)
+	if (p->level != 0 && ds_pair_sample_hash(key) > p->keep_max)
 		return;
 	while (p->slots[i] != 0) {
 		if (p->slots[i] == key)
@@ -283,18 +302,15 @@ ds_pairs_add(struct ds_minbuf *b, uint64_t key, uint64_t h)
 }
 
 /*
- * Queue a pair for ds_minbuf_flush(). The sample test happens here too, so
- * a sampled-out pair costs only its hash; ds_pairs_add() tests again, as the
- * level may rise while the queue drains.
+ * Queue a pair of a source in the sample for ds_minbuf_flush(). Counting
+ * tests the source once a packet and makes no pair at all for one outside.
  */
 static inline void
 ds_pairs_push(struct ds_minbuf *b, uint64_t key, uint64_t h)
 {
-	if (h <= b->pairs.keep_max) {
-		b->pend[b->n_pend].key = key;
-		b->pend[b->n_pend].hash = h;
-		b->n_pend++;
-	}
+	b->pend[b->n_pend].key = key;
+	b->pend[b->n_pend].hash = h;
+	b->n_pend++;
 }
 
 /**
@@ -529,21 +545,25 @@ ds_minbuf_prefetch(const struct ds_minbuf *b, uint32_t feed, const struct ds_pkt
 	}
 }
 
-/* Count value v of a dense dimension and its (value, source) pair. */
+/* Count value v of a dense dimension, and its (value, source) pair if the source is kept. */
 #define DS_COUNT(d, v)                                                                     \
 	do {                                                                               \
 		ds_dense_inc(&f->dims[d], (v));                                            \
-		key = DS_PAIR(d, (v));                                                     \
-		ds_pairs_push(b, key, ds_hash64(key));                                     \
+		if (keep) {                                                                \
+			key = DS_PAIR(d, (v));                                             \
+			ds_pairs_push(b, key, ds_hash64(key));                             \
+		}                                                                          \
 	} while (0)
 
 /* Count a dictionary id of a dimension; the pair hash is taken over the key itself. */
 #define DS_COUNT_ID(d, id, keyhash)                                                        \
 	do {                                                                               \
 		ds_dense_inc(&f->dims[d], (id));                                           \
-		key = DS_PAIR(d, 0);                                                       \
-		ds_pairs_push(b, key | (uint64_t)(id) << DS_PAIR_VALUE_SHIFT,               \
-			      ds_hash64(key ^ (keyhash)));                                 \
+		if (keep) {                                                                \
+			key = DS_PAIR(d, 0);                                               \
+			ds_pairs_push(b, key | (uint64_t)(id) << DS_PAIR_VALUE_SHIFT,       \
+				      ds_hash64(key ^ (keyhash)));                         \
+		}                                                                          \
 	} while (0)
 
 /*
@@ -582,6 +602,9 @@ ds_minbuf_count_key(struct ds_minbuf *b, uint32_t feed, const struct ds_pkt *p, 
 	struct ds_feed_hist *f = &b->feeds[feed];
 	uint32_t src = p->ip_version == 4 ? p->src4 : ds_hist_src6(p->src6);
 	uint64_t base = (uint64_t)feed << DS_PAIR_FEED_SHIFT | src;
+	/* The feed's own pair: its slot hash is the source's sample hash. */
+	uint64_t sample = ds_hash64(base);
+	bool keep = sample <= b->pairs.keep_max;
 	uint64_t key;
 	uint32_t v;
 	enum ds_dim dim;
@@ -595,7 +618,8 @@ ds_minbuf_count_key(struct ds_minbuf *b, uint32_t feed, const struct ds_pkt *p, 
 	f->packets++;
 	f->bytes += wire_len;
 	f->proto_bytes[p->proto] += wire_len;
-	ds_pairs_push(b, base, ds_hash64(base));
+	if (keep)
+		ds_pairs_push(b, base, sample);
 	DS_COUNT(DS_DIM_PROTO, p->proto);
 	if (g != NULL) {
 		DS_COUNT(DS_DIM_SRC_COUNTRY, g->cc);

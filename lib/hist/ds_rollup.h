@@ -23,7 +23,7 @@
  * Distinct sources ("sources") count distinct source addresses: per feed,
  * and per value of each dimension. They are exact when sources_sampling is 0;
  * when a worker's pair table overflowed they are estimated from a 1/2^k
- * sample of (value, source) pairs, k = sources_sampling (see ds_hist.h).
+ * sample of the sources, k = sources_sampling (see ds_hist.h).
  */
 
 #ifndef DS_ROLLUP_H
