@@ -80,20 +80,23 @@ def phase(ns, server, cfg, sender, pcap, pps, seconds):
     if res.rc != 0 or m is None:
         d.die("darkscope run failed (%s):\n%s" % (res.rc, res.err[-3000:]))
     rx, imissed, nombuf = (int(x) for x in m.groups())
+    burst = bp.BURST_RE.search(res.err)
     written, _ = bp.port_totals_ok(server, {"rx": rx})
     return {"sent": sent["sent"], "seconds": sent["seconds"], "send_errors": sent["errors"],
             "veth_rx": a_rx, "rx": rx, "imissed": imissed, "rx_nombuf": nombuf,
-            "redis": written, "boundaries": max(swaps) - 1 if swaps else -1}
+            "redis": written, "boundaries": max(swaps) - 1 if swaps else -1,
+            "burst_us": float(burst.group(1)) if burst else -1.0}
 
 
 def show(name, r):
     lost = r["sent"] - r["rx"]
     d.log("  %s: sent %d frames in %.1f s (%.3f Mpps), darkscope rx %d (%.3f Mpps), lost %d"
-          " (%.4f %%); veth rx %d; imissed %d, rx_nombuf %d; minute boundaries %d; Redis"
-          " per-port total %d (%s)" % (
+          " (%.4f %%); veth rx %d; imissed %d, rx_nombuf %d; minute boundaries %d; longest"
+          " burst %.1f us; Redis per-port total %d (%s)" % (
               name, r["sent"], r["seconds"], r["sent"] / r["seconds"] / 1e6, r["rx"],
               r["rx"] / r["seconds"] / 1e6, lost, 100.0 * lost / max(1, r["sent"]),
-              r["veth_rx"], r["imissed"], r["rx_nombuf"], r["boundaries"], r["redis"],
+              r["veth_rx"], r["imissed"], r["rx_nombuf"], r["boundaries"], r["burst_us"],
+              r["redis"],
               "= rx" if r["redis"] == r["rx"] else "DIFFERS from rx %d" % r["rx"]))
 
 

@@ -213,6 +213,7 @@ WORKER_RE = re.compile(r"worker 0 \(lcore \d+\): (\d+) packets, ([\d.]+) s busy"
 PORT_RE = re.compile(r"port pcap: rx (\d+) packets \d+ bytes, imissed (\d+), rx_nombuf (\d+)")
 HEAVY_RE = re.compile(r"heaviest minute: merge ([\d.]+) ms, redis write ([\d.]+) ms")
 RUN_RE = re.compile(r"worker 0 ran ([\d.]+) s")
+BURST_RE = re.compile(r"worker 0 longest burst ([\d.]+) us")
 # Every worker's cycles per packet and swaps; opening its first minute counts as one.
 SWAPS_RE = re.compile(r"worker \d+ stages: decode ([\d.]+), lookup ([\d.]+), count ([\d.]+), "
                       r"rx and other ([\d.]+) cycles/packet; (\d+) minute swaps")
@@ -259,6 +260,8 @@ def run_sensor(darkscope, cfg_path, seconds, workers=1):
                 key, err_path, p.returncode, text[-3000:]))
         for n, v in zip(names, m.groups()):
             res[n] = float(v)
+    m = BURST_RE.search(text)
+    res["burst_us"] = float(m.group(1)) if m else -1.0
     return res
 
 
@@ -457,11 +460,11 @@ def main():
         written, rx = port_totals_ok(server, r)
         bad += not (r["rc"] == 0 and written == rx)
         log("  %.2f Mpps; heaviest minute: merge %.1f ms, Redis write %.1f ms (%.2f %% of the "
-            "minute); %d minute swaps, longest worker stall %.1f us; imissed %d, rx_nombuf %d;"
-            " Redis per-port total %d of rx %d" % (
+            "minute); %d minute swaps, longest worker stall %.1f us; longest burst %.1f us;"
+            " imissed %d, rx_nombuf %d; Redis per-port total %d of rx %d" % (
                 r["packets"] / r["run_s"] / 1e6, r["merge_ms"], r["redis_ms"],
                 (r["merge_ms"] + r["redis_ms"]) / 600.0, r["swaps"], r["swap_us"],
-                r["imissed"], r["rx_nombuf"], written, rx))
+                r["burst_us"], r["imissed"], r["rx_nombuf"], written, rx))
     if args.scaling_packets > 0:
         bad += scaling(args, darkscope, gen, tmp, geo, modes[-1] == "huge")
     server.stop()

@@ -12,6 +12,7 @@ have passed it, shows up as a difference.
 """
 
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -38,6 +39,14 @@ def main():
     checks.eq("exit code", res.rc, 0)
     checks.ok("2 worker(s)" in res.err, "the sensor ran two workers: %s" %
               [ln for ln in res.err.splitlines() if "worker(s)" in ln])
+    # Each worker's longest burst: reported, and within the time it ran.
+    for w in (0, 1):
+        burst = re.search(r"worker %d longest burst ([\d.]+) us" % w, res.err)
+        ran = re.search(r"worker %d ran ([\d.]+) s" % w, res.err)
+        checks.ok(burst is not None and ran is not None and
+                  0 < float(burst.group(1)) <= float(ran.group(1)) * 1e6,
+                  "worker %d: longest burst %s us within its run of %s s" % (
+                      w, burst and burst.group(1), ran and ran.group(1)))
 
     # The truth of both files together, in time order (neither has late frames).
     frames = sorted(list(truth.frames(a, tshark)) + list(truth.frames(b, tshark)),

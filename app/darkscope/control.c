@@ -588,6 +588,8 @@ log_stages(struct ds_worker *w, uint64_t hz)
 	       (double)load(&w->swap_max_cycles) * 1e6 / (double)hz);
 	DS_LOG(INFO, "  worker %u ran %.3f s, %.3f Mpps\n", w->idx, (double)run / (double)hz,
 	       (double)pk * (double)hz / (double)run / 1e6);
+	DS_LOG(INFO, "  worker %u longest burst %.1f us (decode to free, receive excluded)\n",
+	       w->idx, (double)load(&w->burst_max_cycles) * 1e6 / (double)hz);
 }
 
 void

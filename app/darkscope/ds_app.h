@@ -124,6 +124,12 @@ struct ds_worker {
 	_Atomic uint64_t count_cycles;
 	_Atomic uint64_t swaps;         /**< minute changes */
 	_Atomic uint64_t swap_max_cycles; /**< the longest of them, waits included */
+	/*
+	 * The longest burst, receive excluded: a live port's ring must hold
+	 * what arrives meanwhile (a pair table resampled in place makes one
+	 * such burst). Replay includes its waits for a free buffer.
+	 */
+	_Atomic uint64_t burst_max_cycles;
 	_Atomic uint64_t start_tsc;     /**< the loop's first and last TSC reading */
 	_Atomic uint64_t end_tsc;
 };

@@ -275,6 +275,8 @@ handle_burst(struct wstate *ws, const struct ds_rxq *q, struct rte_mbuf **mb, ui
 	stat_add(&ws->w->lookup_cycles, t2 - t1);
 	stat_add(&ws->w->count_cycles, t3 - t2);
 	stat_add(&ws->w->busy_cycles, t3 - t0);
+	if (t3 - t0 > atomic_load_explicit(&ws->w->burst_max_cycles, memory_order_relaxed))
+		atomic_store_explicit(&ws->w->burst_max_cycles, t3 - t0, memory_order_relaxed);
 }
 
 /* Close whatever is open and tell the control thread this worker is done. */
