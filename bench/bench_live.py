@@ -55,8 +55,9 @@ def live_config(tmp, pcap, geo, redis_sock, iface, framecnt, tag):
     return prefix, text.replace(old, '"net_af_packet0,iface=%s,framecnt=%d"' % (iface, framecnt))
 
 
-def phase(ns, server, cfg, sender, pcap, pps, seconds):
-    """One sensor run with the sender at pps (0: flat out); its figures."""
+def phase(ns, server, cfg, sender, pcap, pps, seconds=None, boundaries=0):
+    """One sensor run with the sender at pps (0: flat out) for seconds, or
+    when None across that many minute boundaries; its figures."""
     bg = d.Background(cfg, [], netns=ns.name)
     deadline = time.monotonic() + 300
     while " polls " not in bg.stderr() or not ns.packet_socket_on(ns.a):
@@ -67,7 +68,7 @@ def phase(ns, server, cfg, sender, pcap, pps, seconds):
     time.sleep(1.0)
     if seconds is None:
         # Across the boundaries asked for, ending 5 s into the minute after.
-        seconds = 60 * phase.boundaries + (60 - time.time() % 60) + 5
+        seconds = 60 * boundaries + (60 - time.time() % 60) + 5
     a_rx0 = ns.link_stats(ns.a)[0]
     out = ns.sh("taskset", "-c", "0", sender, ns.b, pcap, "%.0f" % pps, "%.1f" % seconds)
     sent = json.loads(out)
@@ -76,16 +77,14 @@ def phase(ns, server, cfg, sender, pcap, pps, seconds):
     bg.signal(signal.SIGINT)
     res = bg.wait(300)
     m = bp.PORT_RE.search(res.err)
-    swaps = [int(x[4]) for x in bp.SWAPS_RE.findall(res.err)]
     if res.rc != 0 or m is None:
         d.die("darkscope run failed (%s):\n%s" % (res.rc, res.err[-3000:]))
     rx, imissed, nombuf = (int(x) for x in m.groups())
-    burst = bp.BURST_RE.search(res.err)
+    stats = bp.exit_stats(res.err)
     written, _ = bp.port_totals_ok(server, {"rx": rx})
     return {"sent": sent["sent"], "seconds": sent["seconds"], "send_errors": sent["errors"],
             "veth_rx": a_rx, "rx": rx, "imissed": imissed, "rx_nombuf": nombuf,
-            "redis": written, "boundaries": max(swaps) - 1 if swaps else -1,
-            "burst_us": float(burst.group(1)) if burst else -1.0}
+            "redis": written, "boundaries": stats["crossed"], "burst_us": stats["burst_us"]}
 
 
 def show(name, r):
@@ -127,9 +126,8 @@ def main():
     with server.client() as c:
         c.call("FLUSHDB")
     rate = 0.8 * top["rx"] / top["seconds"]
-    phase.boundaries = args.boundaries
     _, cfg = live_config(tmp, pcap, geo, server.sock, ns.a, args.framecnt, "live-80")
-    r = phase(ns, server, cfg, sender, pcap, rate, None)
+    r = phase(ns, server, cfg, sender, pcap, rate, boundaries=args.boundaries)
     show("0.8 x maximum (%.3f Mpps)" % (rate / 1e6), r)
     bad += r["redis"] != r["rx"] or top["redis"] != top["rx"]
     d.log("# drops at 0.8 x maximum across %d minute boundaries: %d of %d frames" % (

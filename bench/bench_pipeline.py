@@ -219,6 +219,17 @@ SWAPS_RE = re.compile(r"worker \d+ stages: decode ([\d.]+), lookup ([\d.]+), cou
                       r"rx and other ([\d.]+) cycles/packet; (\d+) minute swaps")
 
 
+def exit_stats(text):
+    """From a run's exit statistics: minute boundaries the workers crossed
+    (-1: no stage line), each worker's cycles per packet, and worker 0's
+    longest burst in us (-1: not printed)."""
+    found = SWAPS_RE.findall(text)
+    burst = BURST_RE.search(text)
+    return {"crossed": max(int(x[4]) for x in found) - 1 if found else -1,
+            "cycles_each": [sum(float(v) for v in x[:4]) for x in found],
+            "burst_us": float(burst.group(1)) if burst else -1.0}
+
+
 def run_sensor(darkscope, cfg_path, seconds, workers=1):
     """Run the sensor for `seconds` after its workers started, SIGINT, parse the exit log."""
     err_path = cfg_path + ".log"
@@ -260,8 +271,7 @@ def run_sensor(darkscope, cfg_path, seconds, workers=1):
                 key, err_path, p.returncode, text[-3000:]))
         for n, v in zip(names, m.groups()):
             res[n] = float(v)
-    m = BURST_RE.search(text)
-    res["burst_us"] = float(m.group(1)) if m else -1.0
+    res.update(exit_stats(text))
     return res
 
 
@@ -291,10 +301,6 @@ def run_sensor_in_minute(darkscope, cfg_path, seconds, workers):
         if left < seconds + 30:
             time.sleep(left + 0.5)
         r = run_sensor(darkscope, cfg_path, seconds, workers=workers)
-        with open(r["log"], errors="replace") as f:
-            found = SWAPS_RE.findall(f.read())
-        r["crossed"] = max(int(x[4]) for x in found) - 1 if found else -1
-        r["cycles_each"] = [sum(float(v) for v in x[:4]) for x in found]
         if r["crossed"] == 0:
             break
     return r

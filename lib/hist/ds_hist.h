@@ -602,8 +602,8 @@ ds_minbuf_count_key(struct ds_minbuf *b, uint32_t feed, const struct ds_pkt *p, 
 	struct ds_feed_hist *f = &b->feeds[feed];
 	uint32_t src = p->ip_version == 4 ? p->src4 : ds_hist_src6(p->src6);
 	uint64_t base = (uint64_t)feed << DS_PAIR_FEED_SHIFT | src;
-	/* The feed's own pair: its slot hash is the source's sample hash. */
-	uint64_t sample = ds_hash64(base);
+	/* The source's sample hash, also the slot hash of the feed's own pair (key base). */
+	uint64_t sample = ds_pair_sample_hash(base);
 	bool keep = sample <= b->pairs.keep_max;
 	uint64_t key;
 	uint32_t v;
