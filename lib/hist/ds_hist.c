@@ -167,9 +167,8 @@ ds_minbuf_mem_size(const struct ds_hist_limits *lim)
 /*
  * The pair table and the dense counters are hit at random, a TLB miss per
  * access with 4 KiB pages: transparent huge pages (where the kernel offers
- * them on request) turn those into hits. The price is that a touched 2 MiB
- * page is resident whole, so a buffer may become resident up to its size
- * (ds_minbuf_mem_size()) sooner. Advice only: a refusal changes nothing.
+ * them on request) turn those into hits. Advice only: a refusal changes
+ * nothing.
  */
 static void
 advise_huge(void *p, size_t len)
@@ -179,6 +178,19 @@ advise_huge(void *p, size_t len)
 
 	if (hi > lo)
 		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+}
+
+/*
+ * Write one byte of every page, so that the worker does not take the page
+ * faults itself: a fresh buffer's first minute would otherwise fault in up
+ * to its whole size (with MADV_HUGEPAGE, 2 MiB pages zeroed, perhaps after
+ * compaction) while packets queue, milliseconds at a time.
+ */
+static void
+prefault(void *p, size_t len)
+{
+	for (size_t off = 0; off < len; off += 4096)
+		((volatile uint8_t *)p)[off] = 0;
 }
 
 struct ds_minbuf *
@@ -195,10 +207,6 @@ ds_minbuf_create(const struct ds_hist_limits *lim)
 	b = calloc(1, sizeof(*b));
 	if (b == NULL)
 		return NULL;
-	/*
-	 * calloc of a large block maps zero pages lazily: the 64K-entry
-	 * arrays of dimensions a feed never sees cost no resident memory.
-	 */
 	b->mem = calloc(1, size);
 	if (b->mem == NULL) {
 		free(b);
@@ -209,6 +217,7 @@ ds_minbuf_create(const struct ds_hist_limits *lim)
 	c.base = (uint8_t *)(((uintptr_t)b->mem + 63) & ~(uintptr_t)63);
 	minbuf_layout(b, lim, &c);
 	advise_huge(b->mem, size);
+	prefault(b->mem, size);
 	return b;
 }
 
