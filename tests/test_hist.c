@@ -390,7 +390,9 @@ test_sampling(void)
 		ds_minbuf_count(b[0], 0, &p, 60, NULL, 0, 0);
 		ds_minbuf_count(b[1], 0, &p, 60, NULL, 0, 0);
 	}
-	CHECK(b[0]->pairs.n < b[0]->pairs.max_n, "bounded: %u pairs", b[0]->pairs.n);
+	ds_minbuf_seal(b[0]);
+	CHECK(b[0]->pairs.n < b[0]->pairs.load_n && !b[0]->pairs.sweeping, "bounded: %u pairs",
+	      b[0]->pairs.n);
 	CHECK(b[0]->pairs.level > 0, "sampling level %u", b[0]->pairs.level);
 	r = ds_merge_minute(m, b, 2, &names, 1);
 	CHECK(r != NULL, "merge");
@@ -834,41 +836,47 @@ pair_findable(const struct ds_pairs *p, uint64_t key)
 }
 
 /*
- * Raising the sampling level rebuilds the pair table in place. Afterwards
- * the table must hold exactly the pairs the sample keeps, each once, each
- * reachable from its home slot, each in a line marked touched. The reference
+ * Raising the sampling level sweeps the pair table in place, a step after
+ * each burst, while the next bursts insert. Once sealed, the table must hold
+ * exactly the pairs the sample keeps, each once, each reachable from its
+ * home slot, each in a line marked touched. The reference
  * is a table large enough never to sample. Packets without SYN make only
  * pairs whose hash is ds_hash64(key): feed, protocol, TCP port.
  */
 static void
-test_sampling_in_place(void)
+test_sampling_in_place(uint32_t slots, uint32_t packets, uint32_t sources, uint32_t burst)
 {
-	struct ds_hist_limits small = limits(1, 4096, 16), big = limits(1, 1u << 20, 16);
+	struct ds_hist_limits small = limits(1, slots, 16), big = limits(1, 1u << 20, 16);
 	struct ds_minbuf *s = ds_minbuf_create(&small), *r = ds_minbuf_create(&big);
-	uint32_t expected = 0, held = 0, lost = 0, extra = 0, untouched = 0;
+	uint32_t expected = 0, held = 0, lost = 0, extra = 0, untouched = 0, mid_sweep = 0;
 
-	printf("sampling rebuilds the pair table in place\n");
+	printf("sampling sweeps the pair table in place, between bursts (%u slots, %u packets from"
+	       " %u sources, bursts of %u)\n", slots, packets, sources, burst);
 	CHECK(s != NULL && r != NULL, "buffers");
 	if (s == NULL || r == NULL)
 		goto out;
 	ds_minbuf_reset(s, 1);
 	ds_minbuf_reset(r, 1);
-	for (uint32_t i = 0; i < 40000; i++) {
-		struct ds_pkt p = tcp(0x0a000000u + i * 2654435761u, 1, (uint16_t)(i % 977),
+	for (uint32_t i = 0; i < packets; i++) {
+		/* Sources come back at random, with the same port: pairs already held. */
+		uint32_t src = (uint32_t)(rnd() % sources);
+		struct ds_pkt p = tcp(0x0a000000u + src * 2654435761u, 1, (uint16_t)(src % 977),
 				      DS_TCP_ACK, 1, NULL, 0);
 
 		ds_minbuf_count(s, 0, &p, 60, NULL, 0, 0);
 		ds_minbuf_count(r, 0, &p, 60, NULL, 0, 0);
 		/* Drain as often as the worker does: sampling may rise mid-queue. */
-		if (i % 32 == 31) {
+		if (i % burst == burst - 1) {
 			ds_minbuf_flush(s);
 			ds_minbuf_flush(r);
+			mid_sweep += s->pairs.sweeping;
 		}
 	}
-	ds_minbuf_flush(s);
-	ds_minbuf_flush(r);
+	ds_minbuf_seal(s);
+	ds_minbuf_seal(r);
 	CHECK(r->pairs.level == 0 && s->pairs.level >= 3, "reference exact, sample at level %u",
 	      s->pairs.level);
+	CHECK(mid_sweep > 0 && !s->pairs.sweeping, "bursts counted during a sweep: %u", mid_sweep);
 	for (uint32_t i = 0; i <= r->pairs.mask; i++) {
 		uint64_t key = r->pairs.slots[i];
 
@@ -889,8 +897,8 @@ test_sampling_in_place(void)
 		untouched += !(s->pairs.touched[i / (DS_PAIRS_LINE * 64)] >>
 			       (i / DS_PAIRS_LINE % 64) & 1);
 	}
-	printf("  level %u: %u pairs kept of %u in the reference, %u expected\n",
-	       s->pairs.level, held, r->pairs.n, expected);
+	printf("  level %u: %u pairs kept of %u in the reference, %u expected; %u bursts"
+	       " mid-sweep\n", s->pairs.level, held, r->pairs.n, expected, mid_sweep);
 	CHECK(expected > 100 && lost == 0, "every sampled pair reachable (%u lost of %u)", lost,
 	      expected);
 	CHECK(extra == 0 && held == expected && held == s->pairs.n,
@@ -899,6 +907,120 @@ test_sampling_in_place(void)
 out:
 	ds_minbuf_free(s);
 	ds_minbuf_free(r);
+}
+
+/*
+ * A protocol pair (feed 0, protocol 6) of a new source whose home slot in a
+ * table of mask + 1 slots lies in [lo, hi], and whose source is in the sample
+ * of @p level or out of it. Its slot hash is ds_hash64(key), as
+ * ds_minbuf_count() makes it.
+ */
+static uint64_t
+sweep_key(uint32_t mask, uint32_t lo, uint32_t hi, bool in_sample, uint8_t level, uint32_t *src)
+{
+	for (;;) {
+		uint64_t key = (uint64_t)(DS_DIM_PROTO + 1) << DS_PAIR_DIM_SHIFT |
+			       (uint64_t)6 << DS_PAIR_VALUE_SHIFT | (*src)++;
+		uint32_t home = (uint32_t)ds_hash64(key) & mask;
+
+		if (home >= lo && home <= hi &&
+		    (ds_pair_sample_hash(key) <= UINT64_MAX >> level) == in_sample)
+			return key;
+	}
+}
+
+static uint32_t
+copies(const struct ds_pairs *p, uint64_t key)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i <= p->mask; i++)
+		n += p->slots[i] == key;
+	return n;
+}
+
+/*
+ * The two cases of a sweep that interleaved inserts make, built slot by slot
+ * in a table of 4096 (load limit 3072, hard limit 3584):
+ *  - a copy left behind: A, B, C share home 10 and sit in 10, 11, 12; the
+ *    sweep drops B (out of the sample) and stops at 11, so C is not found
+ *    from its home and its next insert puts a second C in 11. Putting the
+ *    old C back must meet that copy and drop itself;
+ *  - a run wrapped past the sweep's start: the sweep starts after the empty
+ *    slot 0; then Z (home 4095) takes 0 and W (home 4092) wraps to 1, ahead
+ *    of the sweep, which passes W early and only then drops X from 4092, on
+ *    W's way from home. The sweep must go on past its round to put W back.
+ * And a table that reaches 7/8 during a sweep finishes it at once.
+ */
+static void
+test_sweep_cases(void)
+{
+	struct ds_hist_limits lim = limits(1, 4096, 16);
+	struct ds_minbuf *b = ds_minbuf_create(&lim);
+	struct ds_pairs *p;
+	uint64_t a, bk, c, x, z, w, y[3];
+	uint32_t src = 1, held = 0, most = 0;
+
+	printf("sweep: a copy left behind it, a run wrapped past its start, 7/8 full\n");
+	CHECK(b != NULL, "buffer");
+	if (b == NULL)
+		return;
+	p = &b->pairs;
+	ds_minbuf_reset(b, 1);
+	a = sweep_key(p->mask, 10, 10, true, 1, &src);
+	bk = sweep_key(p->mask, 10, 10, false, 1, &src);
+	c = sweep_key(p->mask, 10, 10, true, 1, &src);
+	x = sweep_key(p->mask, 4092, 4092, false, 1, &src);
+	for (uint32_t k = 0; k < 3; k++)
+		y[k] = sweep_key(p->mask, 4093 + k, 4093 + k, true, 1, &src);
+	z = sweep_key(p->mask, 4095, 4095, true, 1, &src);
+	w = sweep_key(p->mask, 4092, 4092, true, 1, &src);
+	ds_pairs_add(b, a, ds_hash64(a));
+	ds_pairs_add(b, bk, ds_hash64(bk));
+	ds_pairs_add(b, c, ds_hash64(c));
+	ds_pairs_add(b, x, ds_hash64(x));
+	for (uint32_t k = 0; k < 3; k++)
+		ds_pairs_add(b, y[k], ds_hash64(y[k]));
+	CHECK(p->slots[10] == a && p->slots[11] == bk && p->slots[12] == c &&
+	      p->slots[4092] == x && p->slots[4095] == y[2], "the table as built");
+	/* Fill to the load limit far from both places: the last insert starts a sweep. */
+	while (p->n < p->load_n) {
+		uint64_t f = sweep_key(p->mask, 200, 3600, true, 1, &src);
+
+		ds_pairs_add(b, f, ds_hash64(f));
+	}
+	CHECK(p->sweeping && p->level == 1 && p->sweep_at == 1 && p->slots[0] == 0,
+	      "a sweep starts after slot 0 (sweeping %d, level %u, at %u)", p->sweeping, p->level,
+	      p->sweep_at);
+	ds_pairs_add(b, z, ds_hash64(z));
+	ds_pairs_add(b, w, ds_hash64(w));
+	CHECK(p->slots[0] == z && p->slots[1] == w, "Z in 0, W wrapped to 1");
+	ds_pairs_sweep(b, 11);
+	CHECK(p->slots[10] == a && p->slots[11] == 0 && p->slots[12] == c && p->sweep_at == 12,
+	      "the sweep dropped B and stopped at 11");
+	ds_pairs_add(b, c, ds_hash64(c));
+	CHECK(copies(p, c) == 2, "C not found from home: a second copy (%u)", copies(p, c));
+	ds_minbuf_seal(b);
+	for (uint32_t i = 0; i <= p->mask; i++)
+		held += p->slots[i] != 0;
+	CHECK(!p->sweeping && copies(p, c) == 1 && held == p->n,
+	      "one C, and n counts the table (%u copies, %u held, n %u)", copies(p, c), held, p->n);
+	CHECK(copies(p, bk) == 0 && copies(p, x) == 0, "B and X dropped");
+	CHECK(pair_findable(p, a) && pair_findable(p, c) && pair_findable(p, z) &&
+	      pair_findable(p, y[0]) && pair_findable(p, y[1]) && pair_findable(p, y[2]),
+	      "A, C, Y and Z found");
+	CHECK(pair_findable(p, w), "W found from its home (it is in slot %s)",
+	      p->slots[1] == w ? "1, behind the dropped X" : "another");
+	/* Insert pairs a second sweep keeps, until it meets the hard limit. */
+	for (uint32_t k = 0; k < 1000; k++) {
+		uint64_t f = sweep_key(p->mask, 200, 3600, true, 2, &src);
+
+		ds_pairs_add(b, f, ds_hash64(f));
+		most = p->n > most ? p->n : most;
+	}
+	CHECK(p->level >= 2 && most <= p->load_n + (p->mask + 1) / 8,
+	      "7/8 full ends the sweep (level %u, at most %u pairs)", p->level, most);
+	ds_minbuf_free(b);
 }
 
 /* A random decoded SYN with n option kinds; kinds beyond n stay zero, as ds_decode() leaves them. */
@@ -1004,7 +1126,12 @@ main(void)
 	test_layout_bound();
 	test_sampling();
 	test_sampling_merge();
-	test_sampling_in_place();
+	test_sampling_in_place(4096, 40000, 40000, 32);
+	test_sampling_in_place(4096, 120000, 20000, 32);
+	test_sampling_in_place(65536, 400000, 100000, 32);
+	/* Bursts that fill the table faster than the sweep empties it. */
+	test_sampling_in_place(4096, 40000, 40000, 1024);
+	test_sweep_cases();
 	test_reset();
 	test_geo_dims();
 	test_signatures_watch_fingerprints();

@@ -144,7 +144,8 @@ minbuf_layout(struct ds_minbuf *b, const struct ds_hist_limits *lim, struct carv
 	b->asns.slot_id = carve(c, asn_slots * sizeof(uint64_t));
 	b->asns.by_id = carve(c, lim->src_asns * sizeof(uint32_t));
 	b->pairs.mask = lim->source_pairs - 1;
-	b->pairs.max_n = lim->source_pairs / 4 * 3;
+	b->pairs.load_n = lim->source_pairs / 4 * 3;
+	b->pairs.max_n = b->pairs.load_n;
 	b->pairs.keep_max = UINT64_MAX;
 	b->asns.cap = lim->src_asns;
 	b->asns.mask = asn_slots - 1;
@@ -377,6 +378,8 @@ ds_minbuf_reset(struct ds_minbuf *b, int64_t minute)
 	pairs_clear(b);
 	b->pairs.level = 0;
 	b->pairs.keep_max = UINT64_MAX;
+	b->pairs.sweeping = false;
+	b->pairs.max_n = b->pairs.load_n;
 	for (uint32_t f = 0; f < b->n_feeds; f++) {
 		struct ds_feed_hist *fh = &b->feeds[f];
 
@@ -394,44 +397,82 @@ ds_minbuf_reset(struct ds_minbuf *b, int64_t minute)
 }
 
 /*
- * Raise the level in place, without a second table: drop the keys the new
- * sample excludes and move every kept key back towards its home slot. The
- * walk starts just after an empty slot, so no probe run is entered in its
- * middle; a key reinserted from its home then lands at or before its old
- * slot, in a slot that held a key before (its line's touched bit is set), and
- * the keys after it in the run are still found. (Knuth's rule for deleting
- * from a linear-probing table, applied to all slots in one pass.)
+ * Raising the level sweeps the table in place, without a second table: each
+ * visited key is taken out, dropped if the new sample excludes it, else put
+ * back from its home slot (Knuth's rule for deleting from a linear-probing
+ * table, applied to every slot in turn). The sweep starts just after an empty
+ * slot, so it enters no probe run in its middle; a key put back lands at or
+ * before its old slot, in a slot that held a key (its line's touched bit is
+ * set), and the keys after it in the run are still found once the sweep has
+ * passed them.
+ *
+ * Between the steps the worker inserts. A key whose run crosses a slot the
+ * sweep has just emptied is not found until the sweep reaches it, so its
+ * insert may leave a second copy behind the sweep: putting the key back
+ * meets that copy on its way from home and drops itself. An insert may also
+ * wrap a run past the empty slot the sweep started after; so after its round
+ * the sweep goes on to the next empty slot, which puts such runs back too.
  */
+void
+ds_pairs_sweep(struct ds_minbuf *b, uint32_t slots)
+{
+	struct ds_pairs *p = &b->pairs;
+
+	while (p->sweeping && slots-- > 0) {
+		uint32_t i = p->sweep_at, j;
+		uint64_t key = p->slots[i];
+
+		if (p->sweep_left == 0 && key == 0) {
+			p->sweeping = false;
+			p->max_n = p->load_n;
+			break;
+		}
+		p->sweep_at = (i + 1) & p->mask;
+		p->sweep_left -= p->sweep_left != 0;
+		if (key == 0)
+			continue;
+		p->slots[i] = 0;
+		if (ds_pair_sample_hash(key) > p->keep_max) {
+			p->n--;
+			continue;
+		}
+		j = (uint32_t)pair_hash(b, key) & p->mask;
+		while (p->slots[j] != 0 && p->slots[j] != key)
+			j = (j + 1) & p->mask;
+		if (p->slots[j] == key)
+			p->n--;
+		else
+			p->slots[j] = key;
+	}
+}
+
 void
 ds_minbuf_sample_more(struct ds_minbuf *b)
 {
 	struct ds_pairs *p = &b->pairs;
+	uint32_t start = 0;
 
-	while (p->n >= p->max_n && p->level < 63) {
-		uint32_t start = 0, kept = 0;
+	/* Full again before the sweep ended: end it now. */
+	if (p->sweeping)
+		ds_pairs_sweep(b, UINT32_MAX);
+	if (p->n < p->load_n || p->level >= 63)
+		return;
+	p->level++;
+	p->keep_max = UINT64_MAX >> p->level;
+	/* There is an empty slot: the table is at most 7/8 full. */
+	while (p->slots[start] != 0)
+		start++;
+	p->sweeping = true;
+	p->sweep_at = (start + 1) & p->mask;
+	p->sweep_left = p->mask + 1;
+	p->max_n = p->load_n + (p->mask + 1) / 8;
+}
 
-		p->level++;
-		p->keep_max = UINT64_MAX >> p->level;
-		/* There is an empty slot: the table is at most 3/4 full. */
-		while (p->slots[start] != 0)
-			start++;
-		for (uint32_t k = 1; k <= p->mask + 1; k++) {
-			uint32_t i = (start + k) & p->mask;
-			uint64_t key = p->slots[i], h;
-
-			if (key == 0)
-				continue;
-			p->slots[i] = 0;
-			if (ds_pair_sample_hash(key) > p->keep_max)
-				continue;
-			h = pair_hash(b, key);
-			for (i = (uint32_t)h & p->mask; p->slots[i] != 0; i = (i + 1) & p->mask)
-				;
-			p->slots[i] = key;
-			kept++;
-		}
-		p->n = kept;
-	}
+void
+ds_minbuf_seal(struct ds_minbuf *b)
+{
+	ds_minbuf_flush(b);
+	ds_pairs_sweep(b, UINT32_MAX);
 }
 
 /* Word 0 of a stored key. */
@@ -1105,7 +1146,7 @@ ds_merge_minute(struct ds_merge *m, struct ds_minbuf *const *bufs, uint32_t n,
 		return NULL;
 	merge_reset(m);
 	for (uint32_t i = 0; i < n; i++) {
-		ds_minbuf_flush(bufs[i]);
+		ds_minbuf_seal(bufs[i]);
 		if (bufs[i]->pairs.level > level)
 			level = bufs[i]->pairs.level;
 	}

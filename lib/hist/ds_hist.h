@@ -60,6 +60,12 @@
  * but a packet whose source is out of the sample makes no pair at all, which
  * is what a flood of spoofed sources needs. Below the bound, which a real
  * darknet minute rarely reaches, every count is exact.
+ *
+ * Raising the level does not stop the worker: the pairs the new level
+ * excludes are swept out of the table DS_PAIRS_SWEEP_STEP slots after each
+ * burst (ds_minbuf_flush()), and only a table that reaches 7/8 full before
+ * the sweep ends is swept at once. A buffer handed over mid-sweep is swept
+ * to the end by the merge, on the control thread (ds_minbuf_seal()).
  */
 
 #ifndef DS_HIST_H
@@ -119,11 +125,18 @@ struct ds_pairs {
 	 */
 	uint64_t *touched;
 	uint32_t n;             /**< keys held */
-	uint32_t max_n;         /**< 3/4 of the slots: beyond it, sample */
+	uint32_t max_n;         /**< ds_minbuf_sample_more() beyond it: load_n, or 7/8 in a sweep */
+	uint32_t load_n;        /**< 3/4 of the slots: beyond it, sample */
 	uint32_t mask;          /**< slots - 1 */
 	uint8_t level;          /**< sampling level k */
+	bool sweeping;          /**< keys the level excludes may still be in the table */
+	uint32_t sweep_at;      /**< next slot the sweep visits */
+	uint32_t sweep_left;    /**< slots left in its round; then on to an empty slot */
 	uint64_t keep_max;      /**< keep a key iff its sample hash <= keep_max (UINT64_MAX >> k) */
 };
+
+/** Slots a sweep visits after each burst: 2^20 slots in 512 bursts. */
+#define DS_PAIRS_SWEEP_STEP 2048
 
 /**
  * Pairs a burst produced, waiting to enter the table. Counting first
@@ -223,10 +236,21 @@ void ds_minbuf_free(struct ds_minbuf *b);
 void ds_minbuf_reset(struct ds_minbuf *b, int64_t minute);
 
 /**
- * Raise the pair table's sampling level until it is below its load limit,
- * dropping the pairs the sample excludes (slow path of ds_pairs_add()).
+ * The table is full (slow path of ds_pairs_add()): raise the sampling level
+ * and start the sweep of the pairs it excludes; if a sweep is still going,
+ * finish it first.
  */
 void ds_minbuf_sample_more(struct ds_minbuf *b);
+
+/** Visit up to @p slots slots of a running sweep (ds_minbuf_flush() does). */
+void ds_pairs_sweep(struct ds_minbuf *b, uint32_t slots);
+
+/**
+ * Make the buffer ready to merge: insert the pending pairs and finish a
+ * sweep. ds_merge_minute() calls it, on the control thread, so a sweep the
+ * worker left running at the minute's end costs the worker nothing.
+ */
+void ds_minbuf_seal(struct ds_minbuf *b);
 
 /* Bits of the pair key. */
 #define DS_PAIR_SRC_BITS 32
@@ -314,9 +338,8 @@ ds_pairs_push(struct ds_minbuf *b, uint64_t key, uint64_t h)
 }
 
 /**
- * Insert the pending pairs into the pair table. The worker calls it after
- * each burst and before handing a buffer over; ds_merge_minute() calls it
- * too, so no caller can forget pairs.
+ * Insert the pending pairs into the pair table, then take the next step of
+ * a sweep. The worker calls it after each burst.
  */
 static inline void
 ds_minbuf_flush(struct ds_minbuf *b)
@@ -333,6 +356,8 @@ ds_minbuf_flush(struct ds_minbuf *b)
 		ds_pairs_add(b, q[i].key, q[i].hash);
 	}
 	b->n_pend = 0;
+	if (__builtin_expect(b->pairs.sweeping, 0))
+		ds_pairs_sweep(b, DS_PAIRS_SWEEP_STEP);
 }
 
 static inline __attribute__((always_inline)) void
