@@ -339,7 +339,8 @@ ds_pairs_push(struct ds_minbuf *b, uint64_t key, uint64_t h)
 
 /**
  * Insert the pending pairs into the pair table, then take the next step of
- * a sweep. The worker calls it after each burst.
+ * a sweep. The worker calls it after each burst and before handing a buffer
+ * over; ds_merge_minute() seals the buffer, so no caller can forget pairs.
  */
 static inline void
 ds_minbuf_flush(struct ds_minbuf *b)
