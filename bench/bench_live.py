@@ -21,8 +21,9 @@ and the mbufs is slow: the first touch of each 4 KiB page of the process,
 even one already mapped, costs a fill of the hypervisor's shadow page table,
 3.0-3.3 us a page (a populated 32 MiB mapping read one byte a page; under
 0.1 us on the second pass), and the ring alone is 8 192 pages:
-the first 0.2-0.4 s of traffic at 0.63 Mpps lost 15 000-35 000 frames, with a
-16 384-frame ring or a 65 536-frame one alike, and none with the warm-up.
+the first 0.2-0.4 s of traffic at 0.63 Mpps lost 15 000-35 000 frames with a
+16 384-frame ring, 45 000-86 000 with a 65 536-frame one (more pages to go
+through once), and none with the warm-up.
 A sensor starts once and then runs for months; the target is about a running
 one. The warm-up's frames count in every figure below (sent, received,
 lost); the maximum is the received frames less the warm-up's, over the
