@@ -19,10 +19,11 @@
  * Read every page of a table's first level (2^24 four-byte entries, 64 MiB),
  * one lookup per 4 KiB. The few prefixes of the feeds write a handful of its
  * pages; the others would be faulted in by the worker, one per page, as
- * packets to scattered addresses arrive (about 15 000 faults for a sweep of
- * the address space, test_feed; at the start of traffic on af_packet they
- * were part of what overflowed the ring). Here they cost the start, and the
- * tables become resident whole, as they are with hugepages anyway.
+ * packets to scattered addresses arrive (about 16 000 faults a table for a
+ * sweep of the address space, test_feed; at the start of traffic on
+ * af_packet they were part of what overflowed the ring). Here they cost the
+ * start, and the tables become resident whole, as they are with hugepages
+ * anyway.
  */
 #define TBL24_STEP (4096 / 4)   /* first-level entries in a 4 KiB page */
 #define WARM_BATCH 64

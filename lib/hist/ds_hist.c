@@ -192,6 +192,8 @@ prefault(void *p, size_t len)
 {
 	for (size_t off = 0; off < len; off += 4096)
 		((volatile uint8_t *)p)[off] = 0;
+	if (len > 0)
+		((volatile uint8_t *)p)[len - 1] = 0;   /* p need not start a page */
 }
 
 struct ds_minbuf *
