@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Runs bench_redis (the heaviest minute's Redis write, bench_redis.c) against
 a throw-away redis-server, then prints the server's own time per command, so
-that the write's cost can be split between the script's commands.
+that the write's cost can be split between the commands of its transaction.
 
 Usage: bench_redis.py [BENCH_REDIS_PROGRAM] (meson passes it; default
 build/bench/bench_redis). Environment: REDIS_SERVER.
@@ -33,7 +33,8 @@ def main():
             name, _, fields = line[len("cmdstat_"):].partition(":")
             f = dict(kv.split("=", 1) for kv in fields.split(","))
             rows.append((int(f["usec"]), name, int(f["calls"])))
-        print("server time by command (all writes above; EVALSHA includes the rest):")
+        print("server time by command (all writes above; EXEC includes the commands"
+              " below it, EVALSHA those the script ran):")
         for usec, name, calls in sorted(rows, reverse=True)[:12]:
             print("  %-18s %8d calls %10.1f ms" % (name, calls, usec / 1000.0))
     finally:

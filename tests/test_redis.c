@@ -1274,6 +1274,16 @@ check_minute(redisContext *c, const char *prefix, const struct ds_rollup *ru, ui
 				    dn, label) == 1, "label %s not listed in %s %s", label, pn, pk);
 		}
 	}
+	/* A write's working keys (staged, old, delta; ds_minute.lua) never outlive it. */
+	{
+		size_t n;
+		char **keys = all_keys(c, &n);
+
+		for (size_t i = 0; i < n; i++)
+			CHECK(strstr(keys[i], ":staged:") == NULL && strstr(keys[i], ":old:") == NULL &&
+			      strstr(keys[i], ":delta:") == NULL, "working key left: %s", keys[i]);
+		free_keys(keys, n);
+	}
 }
 
 /*
@@ -1433,13 +1443,13 @@ direct_write(const struct ds_redis_opts *o, const struct ds_rollup *ru)
 
 /*
  * How long the server spent in the last script (EVALSHA or EVAL), in
- * microseconds, from the slow log (the case sets its threshold to 0); -1
- * when not found.
+ * microseconds, from the slow log (the case sets its threshold to 0 and
+ * its length to hold a whole transaction); -1 when not found.
  */
 static long long
 script_usec(redisContext *c)
 {
-	redisReply *rep = q(c, "SLOWLOG GET 32");
+	redisReply *rep = q(c, "SLOWLOG GET -1");
 	long long us = -1;
 
 	for (size_t i = 0; rep != NULL && rep->type == REDIS_REPLY_ARRAY && i < rep->elements;
@@ -1799,6 +1809,46 @@ case_rewrite_fewer(void)
 	redisFree(c);
 	ds_rollup_free(full);
 	ds_rollup_free(fewer);
+	return 0;
+}
+
+/*
+ * What a failed earlier attempt at a minute could leave under the write's
+ * working names (a transaction that reached EXEC but whose script stopped
+ * half way): a staged zset of a dimension the minute has, one of a
+ * dimension it lacks, and an `old` and a `delta` zset. None may leak into
+ * the minute or its sums. The minute is first written without UDP ports, so
+ * the rewrite has no old UDP zset and would take a stale one for it.
+ */
+static int
+case_stale_work_keys(void)
+{
+	struct ds_redis_opts o = redis_opts(PREFIX, RETENTION);
+	struct ds_rollup *fewer = make_rollup(MINUTE0 + 3, 1);
+	struct ds_rollup *full = make_rollup(MINUTE0 + 3, 0);
+	struct model m = { 0 };
+	redisContext *c;
+	char mb[64], mkey[32];
+
+	ds_minute_key(MINUTE0 + 3, mkey, sizeof(mkey));
+	snprintf(mb, sizeof(mb), "ds:tokyo-1:darknet:%s", mkey);
+	if (flushall() < 0 || direct_write(&o, fewer) < 0 || (c = client()) == NULL) {
+		ds_rollup_free(fewer);
+		ds_rollup_free(full);
+		return 1;
+	}
+	freeReplyObject(q(c, "ZADD %s:staged:icmp 5 9/9", mb));
+	freeReplyObject(q(c, "ZADD %s:staged:icmp6 5 128/0", mb));
+	freeReplyObject(q(c, "ZADD %s:old:udp_dst_port 1000 53 1000 123", mb));
+	freeReplyObject(q(c, "ZADD %s:delta:tcp_dst_port 7 4444", mb));
+	CHECK(direct_write(&o, full) == 0, "rewrite over stale working keys");
+	check_minute(c, PREFIX, full, RETENTION);
+	model_minute(&m, PREFIX, full, 0);
+	check_sums(c, &m, "after a rewrite over stale working keys");
+	model_free(&m);
+	redisFree(c);
+	ds_rollup_free(fewer);
+	ds_rollup_free(full);
 	return 0;
 }
 
@@ -2347,6 +2397,7 @@ case_big_minute(void)
 		return 1;
 	}
 	freeReplyObject(q(c, "CONFIG SET slowlog-log-slower-than 0"));
+	freeReplyObject(q(c, "CONFIG SET slowlog-max-len 100000"));
 	for (int i = 0; i < 4; i++) {
 		double t0 = now_s(), t;
 		int rc;
@@ -2366,6 +2417,7 @@ case_big_minute(void)
 			      50, "not 50 port HyperLogLogs");
 	}
 	freeReplyObject(q(c, "CONFIG SET slowlog-log-slower-than 10000"));
+	freeReplyObject(q(c, "CONFIG SET slowlog-max-len 128"));
 	check_minute(c, PREFIX, b, RETENTION);
 	check_minute(c, PREFIX, small, RETENTION);
 	for (int d = DS_DIM_TCP_DST_PORT; d <= DS_DIM_UDP_DST_PORT; d++) {
@@ -2935,6 +2987,7 @@ static const struct {
 	{ "a first write adds exactly the minute to its hour and day", case_first_write },
 	{ "writing a minute again changes nothing", case_idempotent },
 	{ "rewrite with fewer values deletes the rest", case_rewrite_fewer },
+	{ "stale working keys of a failed write are ignored", case_stale_work_keys },
 	{ "hours and days are the sums of the minutes, in any write order", case_sums_shuffled },
 	{ "a minute rewritten after it expired is not added twice", case_expired_guard },
 	{ "days in rollup_timezone: Asia/Tokyo, UTC, Europe/Berlin", case_timezone },

@@ -7,40 +7,48 @@
 -- front when out of memory (instead of stopping it half way) and in a
 -- cluster, where the keys, built here rather than declared, would span slots.
 --
--- ARGV[1] is the whole minute as JSON (ds_redis.c, encode_minute()): names,
--- the minute's, hour's and day's keys and start times, TTLs and index
--- cut-offs, every feed's totals, its dimensions as arrays of (score, label)
--- pairs ready for ZADD (p: packets, s: sources, b: bytes of proto), the
--- counters, and the source sets (addresses as decimal strings). JSON because
--- Redis has cjson built in and a human can read the argument in MONITOR;
--- every number is an integer below 2^53, which a Lua number holds exactly.
+-- The minute's values do not come through the script. ds_redis.c sends one
+-- transaction: MULTI, ZADDs of every value into staged zsets (fb:M:staged:DIM,
+-- fb:M:staged:DIM:sources, fb:M:staged:proto:bytes), EVALSHA of this script,
+-- the PFADDs of the HyperLogLogs, EXEC. A reader sees all of it or none. This
+-- script moves the staged zsets into place and applies them to the hour and
+-- the day without reading them into Lua: a busy minute has a few hundred
+-- thousand values, and decoding them from JSON in Lua, then converting each
+-- back into an argument, cost more than the writes (docs/PERFORMANCE.md).
+--
+-- ARGV[1] is the rest as JSON (ds_redis.c, encode_minute()): names, the
+-- minute's, hour's and day's keys and start times, TTLs and index cut-offs,
+-- every feed's totals and the names of its dimensions that have values (each
+-- with staged zsets), and the counters. JSON because Redis has cjson built
+-- in and a human can read the argument in MONITOR; every number is an
+-- integer below 2^53, which a Lua number holds exactly.
 --
 -- Per feed F (P:S:F = fb, minute key mb = fb:M):
 --
---   old  := HGETALL mb, and ZRANGE of mb:DIM and mb:proto:bytes  (what the minute held)
---   UNLINK every key the minute could have; write the new values  (absolute: idempotent)
+--   old  := HGETALL mb; the summed zsets mb:DIM, mb:proto:bytes renamed to
+--           mb:old:...  (what the minute held)
+--   UNLINK every key the minute could have; the staged zsets renamed into
+--   place, the hash written  (absolute values: idempotent)
 --   for the hour fb:h:H and the day fb:d:D, base :=
 --     skip  the day's `applied` set has M but mb is gone: the minute expired,
 --           its old values are unknown, so leave the sums alone (counted)
 --     old   M was applied to the day and the period's hash exists
 --     none  first application (or the period's keys expired): add everything
 --   period += new - base: hash (packets, bytes, minutes, partial), every
---   DIM zset and proto:bytes; only changed members are touched, a member
---   whose sum reaches 0 is removed.
+--   DIM zset and proto:bytes (new - old is one ZUNIONSTORE with weights 1
+--   and -1, its zeros removed); a member whose sum reaches 0 is removed.
 --
 -- The sensor's counters (P:S:M:counters -> P:S:h:H:counters, P:S:d:D:counters)
 -- follow the same rule, with "applied" meaning applied to any feed's day.
--- Source sets are PFADDed to the period HyperLogLogs (idempotent, so a
--- rewrite adds nothing), then indexes, TTLs and P:S:meta are updated.
+-- Then indexes, TTLs and P:S:meta are updated.
 --
--- Cost: a minute with every TCP and UDP port is 8 zsets of 65536 members
--- to write or update, so everything is batched (ZADD, ZMSCORE, ZREM, PFADD,
--- in chunks below Lua's unpack() limit of about 8000 values), minute zsets
--- and new period zsets are written straight from slices of the decoded
--- arrays. An existing period zset is summed with the minute's inside Redis
--- (ZUNIONSTORE) when the minute holds a quarter of its members or more, and
--- otherwise only touched where the minute changed it. Returns the number of
--- parts (feeds, counters) whose sums were skipped.
+-- Cost: a minute with every TCP and UDP port has 8 zsets of 65536 members
+-- to place and sum. A period zset is summed with a minute's (or with the
+-- difference of a rewritten minute) inside Redis, by ZUNIONSTORE, when that
+-- holds a quarter of the period's members or more; otherwise only the
+-- members it has are read and updated (ZMSCORE, ZADD, ZREM, in chunks below
+-- Lua's unpack() limit of about 8000 values). Returns the number of parts
+-- (feeds, counters) whose sums were skipped.
 
 local a = cjson.decode(ARGV[1])
 
@@ -72,48 +80,6 @@ local function hash_read(key)
 		t[r[i]] = r[i + 1]
 	end
 	return t
-end
-
-local function zset_read(key)
-	local r = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
-	local t = {}
-	for i = 1, #r, 2 do
-		t[r[i]] = tonumber(r[i + 1])
-	end
-	return t
-end
-
--- ZADD key score label ... straight from an array in that order, in chunks.
-local function zset_write(key, z)
-	local n = #z
-	for i = 1, n, CHUNK do
-		redis.call('ZADD', key, unpack(z, i, math.min(n, i + CHUNK - 1)))
-	end
-end
-
--- The changes from old (label -> score, consumed) to new (score, label, ...).
-local function diff(z, old)
-	local dl, dv, n = {}, {}, 0
-	for i = 1, #z, 2 do
-		local l = z[i + 1]
-		local o = old[l]
-		local d = z[i] - (o or 0)
-		if o ~= nil then
-			old[l] = nil
-		end
-		if d ~= 0 then
-			n = n + 1
-			dl[n], dv[n] = l, d
-		end
-	end
-	-- What is left of old vanished from the minute.
-	for l, o in pairs(old) do
-		if o ~= 0 then
-			n = n + 1
-			dl[n], dv[n] = l, -o
-		end
-	end
-	return dl, dv
 end
 
 -- Add deltas to a period zset: read the current sums of just these members
@@ -148,10 +114,38 @@ local function zset_add(key, labels, deltas)
 	end
 end
 
--- A whole minute added to a period: z is its (score, label) pairs,
--- minute_key the minute's zset just written from them, and split caches
--- the pairs split into labels and scores for the hour and the day.
-local function zset_add_all(key, z, minute_key, split)
+-- The (label, score) pairs of a zset, split for zset_add().
+local function zset_split(key)
+	local r = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
+	local labels, scores = {}, {}
+	for i = 1, #r, 2 do
+		labels[#labels + 1] = r[i]
+		scores[#scores + 1] = tonumber(r[i + 1])
+	end
+	return labels, scores
+end
+
+-- Add the zset src (a minute's values, or a rewritten minute's changes) to
+-- the period zset key. When src holds a quarter of the period's members or
+-- more, summing the two inside Redis is cheaper than zset_add(), which costs
+-- per member of src (65536 into 65536 members: 153 ms against 407 ms; 1000
+-- into 65536: 110 ms against 7 ms; see docs/PERFORMANCE.md, item 4). Zero
+-- sums go, as in zset_add().
+local function zset_add_from(key, src)
+	local n = redis.call('ZCARD', src)
+	if n == 0 then
+		return
+	end
+	if n * 4 >= redis.call('ZCARD', key) then
+		redis.call('ZUNIONSTORE', key, 2, key, src)
+		redis.call('ZREMRANGEBYSCORE', key, '-inf', 0)
+		return
+	end
+	zset_add(key, zset_split(src))
+end
+
+-- A whole minute (its zset minute_key) added to a period.
+local function zset_add_all(key, minute_key)
 	if redis.call('EXISTS', key) == 0 then
 		-- A new period: its sums are the minute's values. COPY duplicates
 		-- the zset inside Redis, twice as fast as ZADD of the same pairs;
@@ -161,25 +155,15 @@ local function zset_add_all(key, z, minute_key, split)
 		redis.call('ZREMRANGEBYSCORE', key, '-inf', 0)
 		return
 	end
-	-- The minute holds a quarter of the period's members or more: summing
-	-- the two zsets inside Redis is then cheaper than zset_add(), which
-	-- costs per member of the minute (65536 into 65536 members: 153 ms
-	-- against 407 ms; 1000 into 65536: 110 ms against 7 ms; see
-	-- docs/PERFORMANCE.md, item 4). Zero sums go, as in zset_add().
-	local members = #z / 2
-	if members * 4 >= redis.call('ZCARD', key) then
-		redis.call('ZUNIONSTORE', key, 2, key, minute_key)
-		redis.call('ZREMRANGEBYSCORE', key, '-inf', 0)
-		return
-	end
-	if split.labels == nil then
-		split.labels, split.scores = {}, {}
-		for i = 1, #z, 2 do
-			split.scores[#split.scores + 1] = z[i]
-			split.labels[#split.labels + 1] = z[i + 1]
-		end
-	end
-	zset_add(key, split.labels, split.scores)
+	zset_add_from(key, minute_key)
+end
+
+-- The changes of a rewritten minute: new - old, as a zset at delta_key
+-- without its zeros (a missing key is an empty zset to ZUNIONSTORE).
+local function zset_delta(new_key, old_key, delta_key)
+	redis.call('ZUNIONSTORE', delta_key, 2, new_key, old_key, 'WEIGHTS', 1, -1)
+	redis.call('ZREMRANGEBYSCORE', delta_key, 0, 0)
+	return delta_key
 end
 
 -- The base of one period (see the top): 'skip', 'old' or 'none'.
@@ -200,13 +184,12 @@ local periods = {
 	{ tag = 'd:' .. D, ttl = a.ttl.day },
 }
 
--- Every summed key a minute's dimension can have: name, and which array of
--- the dimension holds its (score, label) pairs.
+-- Every summed key a minute's dimension can have, and the dimension it is of.
 local zkinds = {}
 for _, dn in ipairs(a.dim_names) do
-	zkinds[#zkinds + 1] = { name = dn, field = 'p' }
+	zkinds[#zkinds + 1] = { name = dn, dim = dn }
 end
-zkinds[#zkinds + 1] = { name = 'proto:bytes', dim = 'proto', field = 'b' }
+zkinds[#zkinds + 1] = { name = 'proto:bytes', dim = 'proto' }
 
 for _, f in ipairs(a.feeds) do
 	local fb = P .. ':' .. f.name
@@ -226,15 +209,27 @@ for _, f in ipairs(a.feeds) do
 		skipped = skipped + 1
 	end
 
-	-- The old dimensions, before they are deleted.
+	-- The old summed zsets, set aside before the minute's keys are deleted;
+	-- and what a failed earlier run may have left under the same names.
+	local tmp = {}
+	for _, z in ipairs(zkinds) do
+		tmp[#tmp + 1] = mb .. ':old:' .. z.name
+		tmp[#tmp + 1] = mb .. ':delta:' .. z.name
+	end
+	redis.call('UNLINK', unpack(tmp))
 	local old_z = {}
 	if need_old then
 		for _, z in ipairs(zkinds) do
-			old_z[z.name] = zset_read(mb .. ':' .. z.name)
+			local k = mb .. ':' .. z.name
+			old_z[z.name] = mb .. ':old:' .. z.name
+			if redis.call('EXISTS', k) == 1 then
+				redis.call('RENAME', k, old_z[z.name])
+			end
 		end
 	end
 
-	-- The minute's own keys (docs/SCHEMA.md, "Redis keys"): deleted, then written whole.
+	-- The minute's own keys (docs/SCHEMA.md, "Redis keys"): deleted, then
+	-- the staged zsets renamed into place.
 	local keys = { mb }
 	for _, dn in ipairs(a.dim_names) do
 		keys[#keys + 1] = mb .. ':' .. dn
@@ -251,16 +246,16 @@ for _, f in ipairs(a.feeds) do
 	end
 	redis.call(unpack(h))
 	expire(mb, a.ttl.minute)
-	local by_name = {}
-	for _, d in ipairs(f.dims) do
-		by_name[d.name] = d
-		zset_write(mb .. ':' .. d.name, d.p)
-		expire(mb .. ':' .. d.name, a.ttl.minute)
-		zset_write(mb .. ':' .. d.name .. ':sources', d.s)
-		expire(mb .. ':' .. d.name .. ':sources', a.ttl.minute)
-		if d.b then
-			zset_write(mb .. ':proto:bytes', d.b)
-			expire(mb .. ':proto:bytes', a.ttl.minute)
+	local present = {}
+	for _, dn in ipairs(f.dims) do
+		present[dn] = true
+		local names = { dn, dn .. ':sources' }
+		if dn == 'proto' then
+			names[3] = 'proto:bytes'
+		end
+		for _, n in ipairs(names) do
+			redis.call('RENAME', mb .. ':staged:' .. n, mb .. ':' .. n)
+			expire(mb .. ':' .. n, a.ttl.minute)
 		end
 	end
 
@@ -281,23 +276,22 @@ for _, f in ipairs(a.feeds) do
 		expire(pk, p.ttl)
 	end
 	for _, z in ipairs(zkinds) do
-		local d = by_name[z.dim or z.name]
-		local pairs_new = d and d[z.field] or EMPTY
-		local dl, dv
-		local split = {}
+		local mk = mb .. ':' .. z.name
+		local delta
 		for i, p in ipairs(periods) do
 			local key = fb .. ':' .. p.tag .. ':' .. z.name
 			if base[i] == 'old' then
-				if dl == nil then
-					dl, dv = diff(pairs_new, old_z[z.name])
+				if delta == nil then
+					delta = zset_delta(mk, old_z[z.name], mb .. ':delta:' .. z.name)
 				end
-				zset_add(key, dl, dv)
-			elseif base[i] == 'none' and #pairs_new > 0 then
-				zset_add_all(key, pairs_new, mb .. ':' .. z.name, split)
+				zset_add_from(key, delta)
+			elseif base[i] == 'none' and present[z.dim] then
+				zset_add_all(key, mk)
 			end
 			expire(key, p.ttl)
 		end
 	end
+	redis.call('UNLINK', unpack(tmp))
 	if base[2] ~= 'skip' then
 		redis.call('SADD', applied_key, M)
 	end
@@ -377,25 +371,6 @@ do
 				   int(a.partial - (o and tonumber(o.partial) or 0)))
 		end
 		expire(pk, p.ttl)
-	end
-end
-
--- Distinct sources: PFADD is idempotent, so these need no old values.
-for _, s in ipairs(a.hll) do
-	local fb = P .. ':' .. a.feeds[s.feed + 1].name
-	for _, p in ipairs(periods) do
-		local pb = fb .. ':' .. p.tag .. ':hll'
-		local key = pb
-		if s.dim then
-			key = pb .. ':' .. s.dim .. ':' .. s.label
-			redis.call('SADD', pb .. ':' .. s.dim, s.label)
-			expire(pb .. ':' .. s.dim, p.ttl)
-		end
-		local n = #s.src
-		for i = 1, n, CHUNK do
-			redis.call('PFADD', key, unpack(s.src, i, math.min(n, i + CHUNK - 1)))
-		end
-		expire(key, p.ttl)
 	end
 end
 

@@ -16,28 +16,33 @@
  * Hours and days hold sums, and sums are where "idempotent" gets hard: a
  * minute is written again after a lost reply, or when a capture is replayed,
  * or completed (a partial minute rewritten whole). Adding it each time would
- * count it twice; so the minute is written by one Lua script that reads what
- * the minute held, overwrites it and adds only the difference to the hour
- * and day (the script, ds_minute.lua, explains the rule and its one
- * exception: a minute rewritten after its keys expired). A script is atomic,
- * so the read-modify-write cannot interleave with anything.
+ * count it twice; so a Lua script reads what the minute held, overwrites it
+ * and adds only the difference to the hour and day (ds_minute.lua explains
+ * the rule and its one exception: a minute rewritten after its keys
+ * expired). The minute goes as one transaction, so a reader never sees half
+ * of it and the read-modify-write cannot interleave with anything:
  *
  *   ds_redis_write(rollup)
  *     |- connect, AUTH, SELECT, SCRIPT LOAD  (once per connection: sha)
- *     |- encode_minute(): the whole rollup as one JSON argument
- *     |- EVALSHA sha 0 json --NOSCRIPT--> EVAL script 0 json   (SCRIPT FLUSH, or
- *     |                                                          a failover)
- *     `- reply: number of parts whose sums were skipped -> rollup_skipped
+ *     |- encode_minute(): the transaction, built before connecting
+ *     |    head  MULTI, UNLINK of the staged keys, ZADD P:S:F:M:staged:DIM ...
+ *     |    json  the script's argument: names, totals, counters, TTLs
+ *     |    tail  SADD, PFADD, EXPIRE of the period HyperLogLogs, EXEC
+ *     |- send_transaction(): head, EVALSHA sha 0 json, tail; read every reply
+ *     |    NOSCRIPT (SCRIPT FLUSH, a failover) --> the same with EVAL
+ *     `- the script's reply: number of parts whose sums were skipped
  *
- * The argument is JSON, decoded in the script with Redis' built-in cjson:
- * the C side needs no library, labels need only JSON escaping, and the
- * argument can be read in MONITOR. (cmsgpack, the other built-in, decoded
- * such a minute only about 10 % faster, and would need an encoder here.)
- * Numbers are integers printed in decimal;
- * cjson reads them as doubles, exact up to 2^53 (so are zset scores).
- * A dimension travels as arrays of (score, label) pairs, one per zset, so
- * that the script can hand slices of them to ZADD without a Lua loop (a
- * 65536-port minute is about 3 MB of JSON).
+ * The values themselves (a busy minute has a few hundred thousand) never
+ * pass through Lua: they are ZADDed natively into staged zsets, which the
+ * script renames into place and sums into the periods with ZUNIONSTORE.
+ * Decoding them from a JSON argument in the script and handing them back to
+ * ZADD from Lua took about a third of the time of such a minute's write
+ * (docs/PERFORMANCE.md, item 4). The head and tail are RESP formatted here,
+ * numbers as decimal digits by hand, labels as they are (RESP is binary
+ * safe); the argument is JSON, decoded in the script with Redis' built-in
+ * cjson, which a human can read in MONITOR. Numbers are integers printed in
+ * decimal; cjson reads them as doubles, exact up to 2^53 (so are zset
+ * scores).
  *
  * Which day a minute belongs to depends on redis.rollup_timezone. UTC is
  * arithmetic; any other zone goes through localtime_r()/mktime(), which use
@@ -84,8 +89,9 @@ RTE_LOG_REGISTER(ds_redis_logtype, darkscope.redis, INFO);
 #define SHA_HEX 40
 
 /*
- * The JSON argument being built. Kept from write to write: after the first
- * busy minute it is big enough and is only reused.
+ * A buffer being built: the script's JSON argument, or the RESP commands of
+ * the transaction. Kept from write to write: after the first busy minute it
+ * is big enough and is only reused.
  */
 struct json_buf {
 	char *p;
@@ -117,7 +123,11 @@ struct ds_redis {
 	int64_t newest;             /* newest minute written, the index trimming reference */
 	uint64_t rollup_skipped;    /* minutes whose sums the script left alone */
 
-	struct json_buf json;
+	struct json_buf json;       /* the script's argument */
+	struct json_buf head;       /* MULTI and the staged ZADDs, as RESP */
+	struct json_buf tail;       /* the PFADDs and EXEC, as RESP */
+	uint32_t head_cmds;         /* commands in head, MULTI included */
+	uint32_t tail_cmds;         /* commands in tail, EXEC included */
 	struct json_buf labels;     /* one dimension's labels, each rendered once */
 	size_t *label_off;          /* where each label starts in `labels`, and the end */
 	size_t cap_label_off;
@@ -196,21 +206,31 @@ json_char(struct json_buf *b, char c)
 		b->p[b->len++] = c;
 }
 
-/* Decimal digits by hand: 400k numbers in a busy minute, snprintf would be the hot spot. */
+/*
+ * Decimal digits by hand, at the end of d[20]; returns where they start.
+ * 400k numbers in a busy minute: snprintf would be the hot spot.
+ */
+static const char *
+u64_digits(char d[20], uint64_t v, size_t *n)
+{
+	char *p = d + 20;
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	*n = (size_t)(d + 20 - p);
+	return p;
+}
+
 static void
 json_u64(struct json_buf *b, uint64_t v)
 {
 	char d[20];
-	int n = 0;
+	size_t n;
+	const char *p = u64_digits(d, v, &n);
 
-	do {
-		d[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	if (!json_reserve(b, (size_t)n))
-		return;
-	while (n > 0)
-		b->p[b->len++] = d[--n];
+	json_raw(b, p, n);
 }
 
 static void
@@ -273,29 +293,86 @@ json_key(struct json_buf *b, const char *key, bool first)
 	json_char(b, ':');
 }
 
-/* A value's label, measured first so that a long one is never cut. */
+/* A value's label as it is, appended to b (for RESP, which needs no escaping). */
 static void
-json_label(struct json_buf *b, const struct ds_rollup *ru, enum ds_dim d, uint32_t value)
+raw_label(struct json_buf *b, const struct ds_rollup *ru, enum ds_dim d, uint32_t value)
 {
-	char buf[256], *p = buf;
-	int n = ds_rollup_label(ru, d, value, buf, sizeof(buf));
+	int n;
 
+	if (!json_reserve(b, 256))
+		return;
+	n = ds_rollup_label(ru, d, value, b->p + b->len, b->cap - b->len);
 	if (n < 0) {
 		b->oom = true;
 		return;
 	}
-	if ((size_t)n >= sizeof(buf)) {
-		p = malloc((size_t)n + 1);
-		if (p == NULL) {
-			b->oom = true;
+	if ((size_t)n >= b->cap - b->len) {
+		if (!json_reserve(b, (size_t)n + 1))
 			return;
-		}
-		ds_rollup_label(ru, d, value, p, (size_t)n + 1);
+		ds_rollup_label(ru, d, value, b->p + b->len, (size_t)n + 1);
 	}
-	json_str(b, p, (size_t)n);
-	if (p != buf)
-		free(p);
+	b->len += (size_t)n;
 }
+
+/* --- RESP: commands formatted here, sent with redisAppendFormattedCommand() -------------- */
+
+/* "*n\r\n": a command of n arguments follows. */
+static void
+resp_array(struct json_buf *b, size_t n)
+{
+	json_char(b, '*');
+	json_u64(b, n);
+	JSON_LIT(b, "\r\n");
+}
+
+static void
+resp_bulk(struct json_buf *b, const char *s, size_t n)
+{
+	json_char(b, '$');
+	json_u64(b, n);
+	JSON_LIT(b, "\r\n");
+	json_raw(b, s, n);
+	JSON_LIT(b, "\r\n");
+}
+
+static void
+resp_cstr(struct json_buf *b, const char *s)
+{
+	resp_bulk(b, s, strlen(s));
+}
+
+static void
+resp_u64(struct json_buf *b, uint64_t v)
+{
+	char d[20];
+	size_t n;
+	const char *p = u64_digits(d, v, &n);
+
+	resp_bulk(b, p, n);
+}
+
+/* A key: n parts (prefix, sensor, feed, ...) joined by ':'. */
+static void
+resp_key(struct json_buf *b, size_t n, const char *const *parts)
+{
+	size_t len = n - 1;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(parts[i]);
+	json_char(b, '$');
+	json_u64(b, len);
+	JSON_LIT(b, "\r\n");
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			json_char(b, ':');
+		json_raw(b, parts[i], strlen(parts[i]));
+	}
+	JSON_LIT(b, "\r\n");
+}
+
+/* resp_key() of the parts listed: KEY(b, prefix, sensor, ...). */
+#define KEY(b, ...) resp_key((b), sizeof((const char *[]){ __VA_ARGS__ }) / sizeof(char *), \
+			     (const char *[]){ __VA_ARGS__ })
 
 /* --- the minute's periods ---------------------------------------------------------------- */
 
@@ -413,19 +490,22 @@ srcset_wanted(const struct ds_redis *r, const struct ds_rollup *ru,
 	return bsearch(&s->value, t->v, t->n, sizeof(*t->v), u32_cmp) != NULL;
 }
 
+/* Values per ZADD or PFADD of the transaction: keeps each command near 100 KB. */
+#define VALUES_PER_CMD 4096
+
 /*
- * A dimension as the script wants it: (score, label) pairs ready to be
- * unpacked into ZADD, one array per zset (packets, sources, and bytes for
- * protocols). Each label is rendered and escaped once, into `labels`, and
- * copied into each array.
+ * A dimension's staged zsets (packets, sources, and bytes for protocols),
+ * ZADD into mb:staged:DIM, mb:staged:DIM:sources, mb:staged:proto:bytes for
+ * the script to rename into place. Each label is rendered once, into
+ * `labels`, and copied into each command.
  */
 static int
-encode_dim(struct ds_redis *r, const struct ds_rollup *ru, enum ds_dim d,
-	   const struct ds_rollup_dim *dim)
+queue_dim(struct ds_redis *r, const struct ds_rollup *ru, const char *mb, enum ds_dim d,
+	  const struct ds_rollup_dim *dim)
 {
-	static const char *const arrays[] = { ",\"p\":[", ",\"s\":[", ",\"b\":[" };
-	struct json_buf *b = &r->json, *lb = &r->labels;
-	int n_arrays = d == DS_DIM_PROTO ? 3 : 2;
+	struct json_buf *b = &r->head, *lb = &r->labels;
+	const char *name = ds_dim_name(d);
+	int n_zsets = d == DS_DIM_PROTO ? 3 : 2;
 
 	if (dim->n + 1 > r->cap_label_off) {
 		size_t *off = realloc(r->label_off, (dim->n + 1) * sizeof(*off));
@@ -438,39 +518,55 @@ encode_dim(struct ds_redis *r, const struct ds_rollup *ru, enum ds_dim d,
 	lb->len = 0;
 	for (uint32_t i = 0; i < dim->n; i++) {
 		r->label_off[i] = lb->len;
-		json_label(lb, ru, d, dim->entries[i].value);
+		raw_label(lb, ru, d, dim->entries[i].value);
 	}
 	r->label_off[dim->n] = lb->len;
 	if (lb->oom)
 		return -ENOMEM;
 
-	json_char(b, '{');
-	json_key(b, "name", true);
-	json_cstr(b, ds_dim_name(d));
-	for (int a = 0; a < n_arrays; a++) {
-		json_raw(b, arrays[a], strlen(arrays[a]));
-		for (uint32_t i = 0; i < dim->n; i++) {
-			const struct ds_rollup_entry *e = &dim->entries[i];
+	for (int z = 0; z < n_zsets; z++) {
+		for (uint32_t i = 0; i < dim->n; i += VALUES_PER_CMD) {
+			uint32_t last = dim->n - i < VALUES_PER_CMD ? dim->n : i + VALUES_PER_CMD;
 
-			if (i > 0)
-				json_char(b, ',');
-			json_u64(b, a == 0 ? e->packets : a == 1 ? e->sources : e->bytes);
-			json_char(b, ',');
-			json_raw(b, lb->p + r->label_off[i], r->label_off[i + 1] - r->label_off[i]);
+			resp_array(b, 2 + 2 * (size_t)(last - i));
+			JSON_LIT(b, "$4\r\nZADD\r\n");
+			if (z == 0)
+				KEY(b, mb, "staged", name);
+			else if (z == 1)
+				KEY(b, mb, "staged", name, "sources");
+			else
+				KEY(b, mb, "staged", "proto", "bytes");
+			for (uint32_t k = i; k < last; k++) {
+				const struct ds_rollup_entry *e = &dim->entries[k];
+
+				resp_u64(b, z == 0 ? e->packets : z == 1 ? e->sources : e->bytes);
+				resp_bulk(b, lb->p + r->label_off[k],
+					  r->label_off[k + 1] - r->label_off[k]);
+			}
+			r->head_cmds++;
 		}
-		json_char(b, ']');
 	}
-	json_char(b, '}');
 	return 0;
 }
 
+/*
+ * A feed in the script's argument: its totals and the names of its
+ * dimensions with values (whose zsets are staged); the staged zsets
+ * themselves go to the transaction's head.
+ */
 static int
-encode_feed(struct ds_redis *r, const struct ds_rollup *ru, const struct ds_rollup_feed *f)
+encode_feed(struct ds_redis *r, const struct ds_rollup *ru, const struct ds_rollup_feed *f,
+	    const char *minute)
 {
 	struct json_buf *b = &r->json;
 	bool first = true;
-	int rc;
+	size_t n = strlen(r->prefix) + strlen(ru->sensor) + strlen(f->name) + strlen(minute) + 4;
+	char *mb = malloc(n);
+	int rc = 0;
 
+	if (mb == NULL)
+		return -ENOMEM;
+	snprintf(mb, n, "%s:%s:%s:%s", r->prefix, ru->sensor, f->name, minute);
 	json_char(b, '{');
 	json_key(b, "name", true);
 	json_cstr(b, f->name);
@@ -483,72 +579,137 @@ encode_feed(struct ds_redis *r, const struct ds_rollup *ru, const struct ds_roll
 	/* Only dimensions with values: the script gives the others no key at all. */
 	json_key(b, "dims", false);
 	json_char(b, '[');
-	for (int d = 0; d < DS_DIM_MAX; d++) {
+	for (int d = 0; d < DS_DIM_MAX && rc == 0; d++) {
 		if (f->dims[d].n == 0)
 			continue;
 		if (!first)
 			json_char(b, ',');
 		first = false;
-		rc = encode_dim(r, ru, (enum ds_dim)d, &f->dims[d]);
-		if (rc < 0)
-			return rc;
+		json_cstr(b, ds_dim_name((enum ds_dim)d));
+		rc = queue_dim(r, ru, mb, (enum ds_dim)d, &f->dims[d]);
 	}
 	JSON_LIT(b, "]}");
+	free(mb);
+	return rc;
+}
+
+/*
+ * UNLINK every staged key a minute can have: what an earlier attempt at
+ * this minute may have left if its script failed half way (a transaction
+ * that never reached EXEC leaves nothing).
+ */
+static void
+queue_unlink_staged(struct ds_redis *r, const struct ds_rollup *ru, const char *minute)
+{
+	struct json_buf *b = &r->head;
+
+	resp_array(b, 1 + (size_t)ru->n_feeds * (2 * DS_DIM_MAX + 1));
+	JSON_LIT(b, "$6\r\nUNLINK\r\n");
+	for (uint32_t i = 0; i < ru->n_feeds; i++) {
+		const char *f = ru->feeds[i].name;
+
+		for (int d = 0; d < DS_DIM_MAX; d++) {
+			const char *name = ds_dim_name((enum ds_dim)d);
+
+			KEY(b, r->prefix, ru->sensor, f, minute, "staged", name);
+			KEY(b, r->prefix, ru->sensor, f, minute, "staged", name, "sources");
+		}
+		KEY(b, r->prefix, ru->sensor, f, minute, "staged", "proto", "bytes");
+	}
+	r->head_cmds++;
+}
+
+/* EXPIRE of the key of n parts; nothing when ttl is 0 (the key never expires). */
+static void
+queue_expire(struct ds_redis *r, uint32_t ttl, size_t n, const char *const *parts)
+{
+	struct json_buf *b = &r->tail;
+
+	if (ttl == 0)
+		return;
+	resp_array(b, 3);
+	JSON_LIT(b, "$6\r\nEXPIRE\r\n");
+	resp_key(b, n, parts);
+	resp_u64(b, ttl);
+	r->tail_cmds++;
+}
+
+/*
+ * One source set into its hour's and day's HyperLogLogs (docs/SCHEMA.md,
+ * "Distinct sources"), in the transaction after the script: PFADD is
+ * idempotent, so a rewrite needs no old values. A value's set also names
+ * its label in the period's index set P:S:F:TAG:hll:DIM.
+ */
+static int
+queue_srcset(struct ds_redis *r, const struct ds_rollup *ru, const struct ds_rollup_srcset *s,
+	     const struct periods *p)
+{
+	struct json_buf *b = &r->tail;
+	const char *tags[2] = { p->hour, p->day }, *kinds[2] = { "h", "d" };
+	const uint32_t ttls[2] = { r->hour_retention_s, r->day_retention_s };
+	const char *dim = s->dim != DS_SRCSET_FEED ? ds_dim_name((enum ds_dim)s->dim) : NULL;
+	char buf[256], *label = buf;
+
+	if (dim != NULL) {
+		int n = ds_rollup_label(ru, (enum ds_dim)s->dim, s->value, buf, sizeof(buf));
+
+		if (n < 0)
+			return -ENOMEM;
+		if ((size_t)n >= sizeof(buf)) {
+			label = malloc((size_t)n + 1);
+			if (label == NULL)
+				return -ENOMEM;
+			ds_rollup_label(ru, (enum ds_dim)s->dim, s->value, label, (size_t)n + 1);
+		}
+	}
+	for (int t = 0; t < 2; t++) {
+		/* P:S:F:h:H:hll, then :DIM, then :LABEL */
+		const char *parts[8] = { r->prefix, ru->sensor, ru->feeds[s->feed].name, kinds[t],
+					 tags[t], "hll", dim, label };
+		size_t n_parts = dim != NULL ? 8 : 6;
+
+		if (dim != NULL) {
+			resp_array(b, 3);
+			JSON_LIT(b, "$4\r\nSADD\r\n");
+			resp_key(b, 7, parts);
+			resp_cstr(b, label);
+			r->tail_cmds++;
+			queue_expire(r, ttls[t], 7, parts);
+		}
+		for (uint32_t i = 0; i < s->n; i += VALUES_PER_CMD) {
+			uint32_t last = s->n - i < VALUES_PER_CMD ? s->n : i + VALUES_PER_CMD;
+
+			resp_array(b, 2 + (size_t)(last - i));
+			JSON_LIT(b, "$5\r\nPFADD\r\n");
+			resp_key(b, n_parts, parts);
+			for (uint32_t k = i; k < last; k++)
+				resp_u64(b, s->src[k]);
+			r->tail_cmds++;
+		}
+		queue_expire(r, ttls[t], n_parts, parts);
+	}
+	if (label != buf)
+		free(label);
 	return 0;
 }
 
 static int
-encode_srcsets(struct json_buf *b, const struct ds_redis *r, const struct ds_rollup *ru)
+queue_srcsets(struct ds_redis *r, const struct ds_rollup *ru, const struct periods *p)
 {
 	struct top_values *tops = calloc((size_t)ru->n_feeds * DS_DIM_MAX + 1, sizeof(*tops));
-	bool first = true;
 	int rc = 0;
 
 	if (tops == NULL)
 		return -ENOMEM;
-	json_key(b, "hll", false);
-	json_char(b, '[');
-	for (uint32_t i = 0; i < ru->n_srcsets; i++) {
-		const struct ds_rollup_srcset *s = &ru->srcsets[i];
-
-		rc = srcset_wanted(r, ru, s, tops);
-		if (rc < 0)
-			break;
-		if (rc == 0)
-			continue;
-		if (!first)
-			json_char(b, ',');
-		first = false;
-		json_char(b, '{');
-		json_key(b, "feed", true);
-		json_u64(b, s->feed);
-		if (s->dim != DS_SRCSET_FEED) {
-			json_key(b, "dim", false);
-			json_cstr(b, ds_dim_name((enum ds_dim)s->dim));
-			json_key(b, "label", false);
-			json_label(b, ru, (enum ds_dim)s->dim, s->value);
-		}
-		/*
-		 * As strings: Lua hands them to PFADD as they are, where a
-		 * number would first be printed with %.17g, element by element.
-		 */
-		json_key(b, "src", false);
-		json_char(b, '[');
-		for (uint32_t k = 0; k < s->n; k++) {
-			if (k > 0)
-				json_char(b, ',');
-			json_char(b, '"');
-			json_u64(b, s->src[k]);
-			json_char(b, '"');
-		}
-		JSON_LIT(b, "]}");
-		rc = 0;
+	for (uint32_t i = 0; i < ru->n_srcsets && rc >= 0; i++) {
+		rc = srcset_wanted(r, ru, &ru->srcsets[i], tops);
+		if (rc > 0)
+			rc = queue_srcset(r, ru, &ru->srcsets[i], p);
 	}
-	json_char(b, ']');
 	for (size_t i = 0; i < (size_t)ru->n_feeds * DS_DIM_MAX; i++)
 		free(tops[i].v);
 	free(tops);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 /*
@@ -570,10 +731,12 @@ index_ttl(const struct ds_redis *r)
 }
 
 /*
- * The script's argument, ds_minute.lua reads it. The index cut-offs are
- * relative to the newest minute written (see ds_redis_write()); an hour or a
- * day stays in its index as long as its last minute would stay in the
- * minutes index under the same retention.
+ * The minute's transaction: the head (MULTI, UNLINK of the staged keys, the
+ * staged ZADDs), the script's argument, and the tail (the HyperLogLogs'
+ * commands, EXEC); run_transaction() sends them. ds_minute.lua reads the
+ * argument. The index cut-offs are relative to the newest minute written
+ * (see ds_redis_write()); an hour or a day stays in its index as long as its
+ * last minute would stay in the minutes index under the same retention.
  */
 static int
 encode_minute(struct ds_redis *r, const struct ds_rollup *ru, int64_t newest)
@@ -585,12 +748,21 @@ encode_minute(struct ds_redis *r, const struct ds_rollup *ru, int64_t newest)
 
 	b->len = 0;
 	b->oom = false;
+	r->head.len = 0;
+	r->head.oom = false;
+	r->tail.len = 0;
+	r->tail.oom = false;
 	r->labels.oom = false;
+	r->head_cmds = 0;
+	r->tail_cmds = 0;
 	rc = periods_of(r, ru->minute, &p);
 	if (rc < 0) {
 		set_err(r, "%s: minute %" PRId64 " has no calendar day", r->endpoint, ru->minute);
 		return rc;
 	}
+	JSON_LIT(&r->head, "*1\r\n$5\r\nMULTI\r\n");
+	r->head_cmds++;
+	queue_unlink_staged(r, ru, p.minute);
 	json_char(b, '{');
 	json_key(b, "prefix", true);
 	json_cstr(b, r->prefix);
@@ -651,7 +823,7 @@ encode_minute(struct ds_redis *r, const struct ds_rollup *ru, int64_t newest)
 	for (uint32_t i = 0; i < ru->n_feeds && rc == 0; i++) {
 		if (i > 0)
 			json_char(b, ',');
-		rc = encode_feed(r, ru, &ru->feeds[i]);
+		rc = encode_feed(r, ru, &ru->feeds[i], p.minute);
 	}
 	json_char(b, ']');
 
@@ -671,10 +843,12 @@ encode_minute(struct ds_redis *r, const struct ds_rollup *ru, int64_t newest)
 	}
 	JSON_LIT(b, "]}");
 
-	if (rc == 0)
-		rc = encode_srcsets(b, r, ru);
 	json_char(b, '}');
-	if (rc < 0 || b->oom) {
+	if (rc == 0)
+		rc = queue_srcsets(r, ru, &p);
+	JSON_LIT(&r->tail, "*1\r\n$4\r\nEXEC\r\n");
+	r->tail_cmds++;
+	if (rc < 0 || b->oom || r->head.oom || r->tail.oom) {
 		set_err(r, "%s: out of memory encoding minute %s", r->endpoint, p.minute);
 		return -ENOMEM;
 	}
@@ -876,43 +1050,131 @@ redis_connect(struct ds_redis *r)
 
 /* --- the minute -------------------------------------------------------------------------- */
 
+/* Bytes per write of a large buffer (see send_bytes()). */
+#define SEND_SLICE (256 * 1024)
+
 /*
- * Run the script on the encoded minute: EVALSHA, and EVAL when the server
- * does not have the script (SCRIPT FLUSH, a replica promoted, a restart that
- * the connection did not notice). EVAL also caches it again, so the next
- * EVALSHA works.
+ * Send formatted commands a slice at a time. hiredis 0.14 keeps unsent
+ * output in one buffer and moves what is left to its start after every
+ * write(2), so handing it a busy minute's 10 MB at once would copy it
+ * about as many times as the socket takes writes.
  */
 static int
-run_script(struct ds_redis *r, int64_t *skipped)
+send_bytes(struct ds_redis *r, const char *p, size_t n)
+{
+	while (n > 0) {
+		size_t k = n < SEND_SLICE ? n : SEND_SLICE;
+		int done = 0, saved;
+
+		if (redisAppendFormattedCommand(r->ctx, p, k) != REDIS_OK)
+			return -ENOMEM;
+		p += k;
+		n -= k;
+		if (n == 0)
+			break;
+		errno = 0;
+		while (!done) {
+			if (redisBufferWrite(r->ctx, &done) != REDIS_OK) {
+				saved = errno;
+				return io_error(r, "MULTI/EXEC", saved);
+			}
+		}
+	}
+	return 0;
+}
+
+static bool
+is_noscript(const redisReply *rep)
+{
+	return rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0;
+}
+
+/*
+ * Send the minute's transaction and read its replies: MULTI's +OK, +QUEUED
+ * for each command (an error instead makes EXEC refuse them all), and
+ * EXEC's array of the commands' replies, the script's among them. The
+ * script goes as EVALSHA, or as EVAL when @p eval (the server lost it).
+ * Sets *noscript when the server does not have the script: the caller sends
+ * the whole transaction again with EVAL (what this one staged is unlinked
+ * by the next one's head). Returns 0 or -errno.
+ */
+static int
+send_transaction(struct ds_redis *r, bool eval, int64_t *skipped, bool *noscript)
 {
 	const char *argv[] = { "EVALSHA", r->sha, "0", r->json.p };
 	size_t len[] = { 7, SHA_HEX, 1, r->json.len };
-	redisReply *rep;
-	int rc = roundtrip(r, 4, argv, len, &rep);
+	/* Replies: MULTI, the head's commands, the script, the tail's, EXEC. */
+	uint32_t n = r->head_cmds + 1 + r->tail_cmds;
+	uint32_t script_at = r->head_cmds;
+	redisReply *rep = NULL, *queue_err = NULL;
+	int rc = 0;
 
-	if (rc < 0)
-		return rc;
-	if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0) {
-		freeReplyObject(rep);
-		rte_log(RTE_LOG_INFO, ds_redis_logtype,
-			"darkscope.redis: %s lost the script (NOSCRIPT): sending it again\n",
-			r->endpoint);
+	if (eval) {
 		argv[0] = "EVAL";
 		argv[1] = ds_minute_lua;
 		len[0] = 4;
 		len[1] = sizeof(ds_minute_lua) - 1;
-		rc = roundtrip(r, 4, argv, len, &rep);
-		if (rc < 0)
-			return rc;
 	}
-	if (rep->type == REDIS_REPLY_ERROR) {
-		rc = reply_error(r, argv[0], rep);
-	} else if (rep->type != REDIS_REPLY_INTEGER) {
-		set_err(r, "%s: %s: unexpected reply type %d", r->endpoint, argv[0], rep->type);
+	*noscript = false;
+	rc = send_bytes(r, r->head.p, r->head.len);
+	if (rc == 0 && redisAppendCommandArgv(r->ctx, 4, argv, len) != REDIS_OK)
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = send_bytes(r, r->tail.p, r->tail.len);
+	if (rc == -ENOMEM)
+		set_err(r, "%s: out of memory queueing the minute", r->endpoint);
+	if (rc < 0)
+		return rc;
+	for (uint32_t i = 0; i < n; i++) {
+		int saved;
+
+		errno = 0;
+		if (redisGetReply(r->ctx, (void **)&rep) != REDIS_OK || rep == NULL) {
+			saved = errno;
+			if (queue_err != NULL)
+				freeReplyObject(queue_err);
+			return io_error(r, "MULTI/EXEC", saved);
+		}
+		if (i + 1 == n)
+			break;
+		/* The first command refused when queued (out of memory, an ACL rule). */
+		if (rep->type == REDIS_REPLY_ERROR && queue_err == NULL) {
+			*noscript = i == script_at && is_noscript(rep);
+			queue_err = rep;
+		} else {
+			freeReplyObject(rep);
+		}
+	}
+	if (queue_err != NULL) {
+		if (!*noscript)
+			rc = reply_error(r, "MULTI/EXEC", queue_err);
+	} else if (rep->type == REDIS_REPLY_ERROR) {
+		rc = reply_error(r, "EXEC", rep);
+	} else if (rep->type != REDIS_REPLY_ARRAY || rep->elements != n - 2) {
+		set_err(r, "%s: EXEC: unexpected reply", r->endpoint);
 		rc = -EIO;
 	} else {
-		*skipped = rep->integer;
+		/* Element k is the reply of command k + 1 (MULTI has none). */
+		const redisReply *sr = rep->element[script_at - 1];
+
+		if (is_noscript(sr)) {
+			*noscript = true;
+		} else if (sr->type == REDIS_REPLY_ERROR) {
+			rc = reply_error(r, argv[0], sr);
+		} else if (sr->type != REDIS_REPLY_INTEGER) {
+			set_err(r, "%s: %s: unexpected reply type %d", r->endpoint, argv[0],
+				sr->type);
+			rc = -EIO;
+		} else {
+			*skipped = sr->integer;
+		}
+		for (size_t k = 0; k < rep->elements && rc == 0 && !*noscript; k++) {
+			if (rep->element[k]->type == REDIS_REPLY_ERROR)
+				rc = reply_error(r, "EXEC", rep->element[k]);
+		}
 	}
+	if (queue_err != NULL)
+		freeReplyObject(queue_err);
 	freeReplyObject(rep);
 	return rc;
 }
@@ -988,6 +1250,7 @@ ds_redis_write(struct ds_redis *r, const struct ds_rollup *ru)
 {
 	struct sigpipe_guard guard;
 	int64_t newest, skipped = 0;
+	bool noscript;
 	int rc;
 
 	if (r == NULL || ru == NULL || ru->sensor == NULL)
@@ -1008,7 +1271,17 @@ ds_redis_write(struct ds_redis *r, const struct ds_rollup *ru)
 		if (rc < 0)
 			goto drop;
 	}
-	rc = run_script(r, &skipped);
+	rc = send_transaction(r, false, &skipped, &noscript);
+	if (rc == 0 && noscript) {
+		rte_log(RTE_LOG_INFO, ds_redis_logtype,
+			"darkscope.redis: %s lost the script (NOSCRIPT): sending it again\n",
+			r->endpoint);
+		rc = send_transaction(r, true, &skipped, &noscript);
+	}
+	if (rc == 0 && noscript) {
+		set_err(r, "%s: EVAL: NOSCRIPT", r->endpoint);
+		rc = -EIO;
+	}
 	if (rc < 0)
 		goto drop;
 	/* Only a minute that was written moves the trimming reference. */
@@ -1137,6 +1410,8 @@ ds_redis_free(struct ds_redis *r)
 	free(r->host);
 	free(r->unix_socket);
 	free(r->json.p);
+	free(r->head.p);
+	free(r->tail.p);
 	free(r->labels.p);
 	free(r->label_off);
 	free(r);

@@ -5,10 +5,12 @@
  * each to its hour and day.
  *
  * Two layers:
- *  - struct ds_redis, a connection that writes one rollup per call with a
- *    single Lua script (ds_minute.lua, EVALSHA): atomic, so a reader never
- *    sees half a minute. The script deletes every key of the minute and
- *    writes absolute values, so writing a minute again (a retry, or a second
+ *  - struct ds_redis, a connection that writes one rollup per call in one
+ *    transaction (MULTI: the values ZADDed to staged keys, a Lua script,
+ *    ds_minute.lua, run by EVALSHA, and the HyperLogLogs' PFADDs; EXEC):
+ *    atomic, so a reader never sees half a minute. The script deletes
+ *    every key of the minute, moves the staged values into place and
+ *    so writes absolute values: writing a minute again (a retry, or a second
  *    replay of the same capture) leaves the same content; and it adds to the
  *    minute's hour and day only the difference between the new values and
  *    what the minute held before, so those hold the sum of the minutes as
@@ -75,8 +77,9 @@ struct ds_redis *ds_redis_create(const struct ds_redis_opts *opts);
 
 /**
  * Write one minute: connect (and AUTH, SELECT, SCRIPT LOAD) if not
- * connected, then run the script once (EVALSHA; EVAL when the server lost
- * the script, e.g. after SCRIPT FLUSH). On any failure the connection is
+ * connected, then send its transaction once (the script by EVALSHA; the
+ * transaction again with EVAL when the server lost the script, e.g. after
+ * SCRIPT FLUSH). On any failure the connection is
  * dropped so the next call reconnects.
  * @return 0, or -EINVAL (NULL argument), -ENOMEM, -ENOENT (no such unix
  *         socket), -ECONNREFUSED (any other connect failure), -ETIMEDOUT,
