@@ -1442,6 +1442,41 @@ direct_write(const struct ds_redis_opts *o, const struct ds_rollup *ru)
 }
 
 /*
+ * The HyperLogLog at @p key holds exactly the registers of PFADD of the
+ * sources base .. base + n - 1 (as decimal strings, as the sink adds them)
+ * into an empty one: compared byte for byte, after PFCOUNT has cached the
+ * count in both headers. The sink merges big sets with PFMERGE instead.
+ */
+static void
+check_hll_exact(redisContext *c, const char *key, uint32_t base, uint32_t n)
+{
+	redisReply *a, *b;
+
+	freeReplyObject(q(c, "DEL test:hll:ref"));
+	for (uint32_t i = 0; i < n; i += 1000) {
+		const char *argv[1002] = { "PFADD", "test:hll:ref" };
+		char num[1000][12];
+		int argc = 2;
+
+		for (uint32_t k = i; k < n && k < i + 1000; k++) {
+			snprintf(num[k - i], sizeof(num[0]), "%" PRIu32, base + k);
+			argv[argc++] = num[k - i];
+		}
+		freeReplyObject(redisCommandArgv(c, argc, argv, NULL));
+	}
+	CHECK(q_int(c, "PFCOUNT %s", key) == q_int(c, "PFCOUNT test:hll:ref"),
+	      "%s: not the count of its sources", key);
+	a = q(c, "GET %s", key);
+	b = q(c, "GET test:hll:ref");
+	CHECK(a != NULL && b != NULL && a->type == REDIS_REPLY_STRING &&
+	      b->type == REDIS_REPLY_STRING && a->len == b->len &&
+	      memcmp(a->str, b->str, a->len) == 0, "%s: not the registers of its sources", key);
+	freeReplyObject(a);
+	freeReplyObject(b);
+	freeReplyObject(q(c, "DEL test:hll:ref"));
+}
+
+/*
  * How long the server spent in the last script (EVALSHA or EVAL), in
  * microseconds, from the slow log (the case sets its threshold to 0 and
  * its length to hold a whole transaction); -1 when not found.
@@ -1849,6 +1884,28 @@ case_stale_work_keys(void)
 	redisFree(c);
 	ds_rollup_free(fewer);
 	ds_rollup_free(full);
+	return 0;
+}
+
+/* A rollup without feeds (the API allows it) still writes its counters. */
+static int
+case_no_feeds(void)
+{
+	struct ds_redis_opts o = redis_opts(PREFIX, RETENTION);
+	struct ds_rollup *ru = ds_rollup_create("tokyo-1", MINUTE0, 0, NULL);
+	redisContext *c;
+	char mkey[32];
+
+	if (ru == NULL || ds_rollup_counter_add(ru, "outside", 7) < 0 || flushall() < 0 ||
+	    (c = client()) == NULL) {
+		ds_rollup_free(ru);
+		return 1;
+	}
+	CHECK(direct_write(&o, ru) == 0, "write of a minute without feeds");
+	ds_minute_key(MINUTE0, mkey, sizeof(mkey));
+	check_str(c, "7", "HGET ds:tokyo-1:%s:counters outside", mkey);
+	redisFree(c);
+	ds_rollup_free(ru);
 	return 0;
 }
 
@@ -2409,8 +2466,14 @@ case_big_minute(void)
 		printf("  %s: %.3f s, of which the script %.3f s\n", what[i], t,
 		       (double)script_usec(c) / 1e6);
 		CHECK(t < 5, "%s took %.1f s", what[i], t);
-		if (i == 0)
+		if (i == 0) {
 			check_minute(c, PREFIX, a, RETENTION);
+			/* Its 100000 feed sources went through PFMERGE. */
+			check_hll_exact(c, "ds:tokyo-1:darknet:h:2018032920:hll", 0x01000000u,
+					100000);
+			check_hll_exact(c, "ds:tokyo-1:darknet:d:20180329:hll", 0x01000000u,
+					100000);
+		}
 		/* Before the small minute adds its own ports' HyperLogLogs. */
 		if (i == 2)
 			CHECK(q_int(c, "SCARD ds:tokyo-1:darknet:h:2018032920:hll:tcp_dst_port") ==
@@ -2988,6 +3051,7 @@ static const struct {
 	{ "writing a minute again changes nothing", case_idempotent },
 	{ "rewrite with fewer values deletes the rest", case_rewrite_fewer },
 	{ "stale working keys of a failed write are ignored", case_stale_work_keys },
+	{ "a minute without feeds writes its counters", case_no_feeds },
 	{ "hours and days are the sums of the minutes, in any write order", case_sums_shuffled },
 	{ "a minute rewritten after it expired is not added twice", case_expired_guard },
 	{ "days in rollup_timezone: Asia/Tokyo, UTC, Europe/Berlin", case_timezone },

@@ -27,7 +27,7 @@
  *     |- encode_minute(): the transaction, built before connecting
  *     |    head  MULTI, UNLINK of the staged keys, ZADD P:S:F:M:staged:DIM ...
  *     |    json  the script's argument: names, totals, counters, TTLs
- *     |    tail  SADD, PFADD, EXPIRE of the period HyperLogLogs, EXEC
+ *     |    tail  SADD, PFADD (PFMERGE), EXPIRE of the period HyperLogLogs, EXEC
  *     |- send_transaction(): head, EVALSHA sha 0 json, tail; read every reply
  *     |    NOSCRIPT (SCRIPT FLUSH, a failover) --> the same with EVAL
  *     `- the script's reply: number of parts whose sums were skipped
@@ -595,14 +595,16 @@ encode_feed(struct ds_redis *r, const struct ds_rollup *ru, const struct ds_roll
 
 /*
  * UNLINK every staged key a minute can have: what an earlier attempt at
- * this minute may have left if its script failed half way (a transaction
- * that never reached EXEC leaves nothing).
+ * this minute left if its script failed (NOSCRIPT, or an error half way; a
+ * transaction that never reached EXEC leaves nothing).
  */
 static void
 queue_unlink_staged(struct ds_redis *r, const struct ds_rollup *ru, const char *minute)
 {
 	struct json_buf *b = &r->head;
 
+	if (ru->n_feeds == 0)
+		return;         /* UNLINK needs a key */
 	resp_array(b, 1 + (size_t)ru->n_feeds * (2 * DS_DIM_MAX + 1));
 	JSON_LIT(b, "$6\r\nUNLINK\r\n");
 	for (uint32_t i = 0; i < ru->n_feeds; i++) {
@@ -635,6 +637,35 @@ queue_expire(struct ds_redis *r, uint32_t ttl, size_t n, const char *const *part
 }
 
 /*
+ * A set of at least this many sources is added to one staged HyperLogLog
+ * and merged into the hour's and the day's (PFMERGE), not added to both: its
+ * addresses travel and are hashed once. PFMERGE leaves its destination
+ * dense (12 KiB); so many distinct sources make it dense anyway (Redis turns
+ * a sparse one dense beyond hll-sparse-max-bytes, 3000 by default, about
+ * 1 500 sources).
+ */
+#define SRCSET_MERGE_MIN 4096
+
+/* PFADD key src..., VALUES_PER_CMD addresses a command. */
+static void
+queue_pfadd(struct ds_redis *r, const struct ds_rollup_srcset *s, size_t n_parts,
+	    const char *const *parts)
+{
+	struct json_buf *b = &r->tail;
+
+	for (uint32_t i = 0; i < s->n; i += VALUES_PER_CMD) {
+		uint32_t last = s->n - i < VALUES_PER_CMD ? s->n : i + VALUES_PER_CMD;
+
+		resp_array(b, 2 + (size_t)(last - i));
+		JSON_LIT(b, "$5\r\nPFADD\r\n");
+		resp_key(b, n_parts, parts);
+		for (uint32_t k = i; k < last; k++)
+			resp_u64(b, s->src[k]);
+		r->tail_cmds++;
+	}
+}
+
+/*
  * One source set into its hour's and day's HyperLogLogs (docs/SCHEMA.md,
  * "Distinct sources"), in the transaction after the script: PFADD is
  * idempotent, so a rewrite needs no old values. A value's set also names
@@ -648,7 +679,12 @@ queue_srcset(struct ds_redis *r, const struct ds_rollup *ru, const struct ds_rol
 	const char *tags[2] = { p->hour, p->day }, *kinds[2] = { "h", "d" };
 	const uint32_t ttls[2] = { r->hour_retention_s, r->day_retention_s };
 	const char *dim = s->dim != DS_SRCSET_FEED ? ds_dim_name((enum ds_dim)s->dim) : NULL;
+	const char *feed = ru->feeds[s->feed].name;
+	size_t n_parts = dim != NULL ? 8 : 6;
+	bool merge = s->n >= SRCSET_MERGE_MIN;
 	char buf[256], *label = buf;
+	/* P:S:F:M:staged:hll, then :DIM:LABEL */
+	const char *staged[8] = { r->prefix, ru->sensor, feed, p->minute, "staged", "hll" };
 
 	if (dim != NULL) {
 		int n = ds_rollup_label(ru, (enum ds_dim)s->dim, s->value, buf, sizeof(buf));
@@ -661,12 +697,15 @@ queue_srcset(struct ds_redis *r, const struct ds_rollup *ru, const struct ds_rol
 				return -ENOMEM;
 			ds_rollup_label(ru, (enum ds_dim)s->dim, s->value, label, (size_t)n + 1);
 		}
+		staged[6] = dim;
+		staged[7] = label;
 	}
+	if (merge)
+		queue_pfadd(r, s, n_parts, staged);
 	for (int t = 0; t < 2; t++) {
 		/* P:S:F:h:H:hll, then :DIM, then :LABEL */
-		const char *parts[8] = { r->prefix, ru->sensor, ru->feeds[s->feed].name, kinds[t],
-					 tags[t], "hll", dim, label };
-		size_t n_parts = dim != NULL ? 8 : 6;
+		const char *parts[8] = { r->prefix, ru->sensor, feed, kinds[t], tags[t], "hll", dim,
+					 label };
 
 		if (dim != NULL) {
 			resp_array(b, 3);
@@ -676,17 +715,22 @@ queue_srcset(struct ds_redis *r, const struct ds_rollup *ru, const struct ds_rol
 			r->tail_cmds++;
 			queue_expire(r, ttls[t], 7, parts);
 		}
-		for (uint32_t i = 0; i < s->n; i += VALUES_PER_CMD) {
-			uint32_t last = s->n - i < VALUES_PER_CMD ? s->n : i + VALUES_PER_CMD;
-
-			resp_array(b, 2 + (size_t)(last - i));
-			JSON_LIT(b, "$5\r\nPFADD\r\n");
+		if (merge) {
+			resp_array(b, 3);
+			JSON_LIT(b, "$7\r\nPFMERGE\r\n");
 			resp_key(b, n_parts, parts);
-			for (uint32_t k = i; k < last; k++)
-				resp_u64(b, s->src[k]);
+			resp_key(b, n_parts, staged);
 			r->tail_cmds++;
+		} else {
+			queue_pfadd(r, s, n_parts, parts);
 		}
 		queue_expire(r, ttls[t], n_parts, parts);
+	}
+	if (merge) {
+		resp_array(b, 2);
+		JSON_LIT(b, "$6\r\nUNLINK\r\n");
+		resp_key(b, n_parts, staged);
+		r->tail_cmds++;
 	}
 	if (label != buf)
 		free(label);
