@@ -84,8 +84,7 @@ end
 
 -- Add deltas to a period zset: read the current sums of just these members
 -- (ZMSCORE), then write the new sums, removing those that reach 0. The
--- chunk tables are reused: fewer allocations while a big decoded argument
--- is alive.
+-- chunk tables are reused from call to call.
 local set_buf, del_buf = {}, {}
 local function zset_add(key, labels, deltas)
 	local n = #labels
