@@ -293,7 +293,10 @@ json_key(struct json_buf *b, const char *key, bool first)
 	json_char(b, ':');
 }
 
-/* A value's label as it is, appended to b (for RESP, which needs no escaping). */
+/*
+ * A value's label as it is, appended to b (for RESP, which needs no
+ * escaping); a NUL follows it in the buffer, not counted in b->len.
+ */
 static void
 raw_label(struct json_buf *b, const struct ds_rollup *ru, enum ds_dim d, uint32_t value)
 {
@@ -495,13 +498,13 @@ srcset_wanted(const struct ds_redis *r, const struct ds_rollup *ru,
 
 /*
  * A dimension's staged zsets (packets, sources, and bytes for protocols),
- * ZADD into mb:staged:DIM, mb:staged:DIM:sources, mb:staged:proto:bytes for
- * the script to rename into place. Each label is rendered once, into
+ * ZADD into P:S:F:M:staged:DIM, ...:staged:DIM:sources and
+ * ...:staged:proto:bytes for the script to rename into place. Each label is rendered once, into
  * `labels`, and copied into each command.
  */
 static int
-queue_dim(struct ds_redis *r, const struct ds_rollup *ru, const char *mb, enum ds_dim d,
-	  const struct ds_rollup_dim *dim)
+queue_dim(struct ds_redis *r, const struct ds_rollup *ru, const char *feed, const char *minute,
+	  enum ds_dim d, const struct ds_rollup_dim *dim)
 {
 	struct json_buf *b = &r->head, *lb = &r->labels;
 	const char *name = ds_dim_name(d);
@@ -531,11 +534,13 @@ queue_dim(struct ds_redis *r, const struct ds_rollup *ru, const char *mb, enum d
 			resp_array(b, 2 + 2 * (size_t)(last - i));
 			JSON_LIT(b, "$4\r\nZADD\r\n");
 			if (z == 0)
-				KEY(b, mb, "staged", name);
+				KEY(b, r->prefix, ru->sensor, feed, minute, "staged", name);
 			else if (z == 1)
-				KEY(b, mb, "staged", name, "sources");
+				KEY(b, r->prefix, ru->sensor, feed, minute, "staged", name,
+				    "sources");
 			else
-				KEY(b, mb, "staged", "proto", "bytes");
+				KEY(b, r->prefix, ru->sensor, feed, minute, "staged", "proto",
+				    "bytes");
 			for (uint32_t k = i; k < last; k++) {
 				const struct ds_rollup_entry *e = &dim->entries[k];
 
@@ -560,13 +565,8 @@ encode_feed(struct ds_redis *r, const struct ds_rollup *ru, const struct ds_roll
 {
 	struct json_buf *b = &r->json;
 	bool first = true;
-	size_t n = strlen(r->prefix) + strlen(ru->sensor) + strlen(f->name) + strlen(minute) + 4;
-	char *mb = malloc(n);
 	int rc = 0;
 
-	if (mb == NULL)
-		return -ENOMEM;
-	snprintf(mb, n, "%s:%s:%s:%s", r->prefix, ru->sensor, f->name, minute);
 	json_char(b, '{');
 	json_key(b, "name", true);
 	json_cstr(b, f->name);
@@ -586,10 +586,9 @@ encode_feed(struct ds_redis *r, const struct ds_rollup *ru, const struct ds_roll
 			json_char(b, ',');
 		first = false;
 		json_cstr(b, ds_dim_name((enum ds_dim)d));
-		rc = queue_dim(r, ru, mb, (enum ds_dim)d, &f->dims[d]);
+		rc = queue_dim(r, ru, f->name, minute, (enum ds_dim)d, &f->dims[d]);
 	}
 	JSON_LIT(b, "]}");
-	free(mb);
 	return rc;
 }
 
@@ -682,21 +681,17 @@ queue_srcset(struct ds_redis *r, const struct ds_rollup *ru, const struct ds_rol
 	const char *feed = ru->feeds[s->feed].name;
 	size_t n_parts = dim != NULL ? 8 : 6;
 	bool merge = s->n >= SRCSET_MERGE_MIN;
-	char buf[256], *label = buf;
+	const char *label = NULL;
 	/* P:S:F:M:staged:hll, then :DIM:LABEL */
 	const char *staged[8] = { r->prefix, ru->sensor, feed, p->minute, "staged", "hll" };
 
 	if (dim != NULL) {
-		int n = ds_rollup_label(ru, (enum ds_dim)s->dim, s->value, buf, sizeof(buf));
-
-		if (n < 0)
+		/* The dimensions are queued: `labels` is free again. */
+		r->labels.len = 0;
+		raw_label(&r->labels, ru, (enum ds_dim)s->dim, s->value);
+		if (r->labels.oom)
 			return -ENOMEM;
-		if ((size_t)n >= sizeof(buf)) {
-			label = malloc((size_t)n + 1);
-			if (label == NULL)
-				return -ENOMEM;
-			ds_rollup_label(ru, (enum ds_dim)s->dim, s->value, label, (size_t)n + 1);
-		}
+		label = r->labels.p;
 		staged[6] = dim;
 		staged[7] = label;
 	}
@@ -732,8 +727,6 @@ queue_srcset(struct ds_redis *r, const struct ds_rollup *ru, const struct ds_rol
 		resp_key(b, n_parts, staged);
 		r->tail_cmds++;
 	}
-	if (label != buf)
-		free(label);
 	return 0;
 }
 
@@ -777,7 +770,7 @@ index_ttl(const struct ds_redis *r)
 /*
  * The minute's transaction: the head (MULTI, UNLINK of the staged keys, the
  * staged ZADDs), the script's argument, and the tail (the HyperLogLogs'
- * commands, EXEC); run_transaction() sends them. ds_minute.lua reads the
+ * commands, EXEC); send_transaction() sends them. ds_minute.lua reads the
  * argument. The index cut-offs are relative to the newest minute written
  * (see ds_redis_write()); an hour or a day stays in its index as long as its
  * last minute would stay in the minutes index under the same retention.
