@@ -8,7 +8,7 @@ all 65 536 windows). Two sprays over the same 4 minutes, 100 000 and
 1 000 000 packets, are replayed with one configuration whose limits are
 small (LIMITS) into a real redis-server and JSON lines. The sensor logs
 
-    memory: N worker(s) x 2 minute buffers of X MiB (limits), resident now Y MiB
+    memory: N worker(s) x 2 minute buffers of U MiB (limits; X MiB mapped), resident now Y MiB
     memory: peak resident Z MiB
 
 and the test checks, per run:
@@ -73,8 +73,10 @@ PER_PACKET_MIB = 900000 * 6 * 16 // MIB
 # two signatures.
 PAIRS_PER_SYN = 8
 
-MEM_START = re.compile(r"memory: (\d+) worker\(s\) x (\d+) minute buffers of ([0-9.]+) MiB "
-                       r"\(limits\), resident now ([0-9.]+) MiB")
+# X is what a buffer maps (its arrays rounded up to whole 2 MiB pages, all
+# of it written at start, so all of it resident), not what its arrays use.
+MEM_START = re.compile(r"memory: (\d+) worker\(s\) x (\d+) minute buffers of [0-9.]+ MiB "
+                       r"\(limits; ([0-9.]+) MiB mapped\), resident now ([0-9.]+) MiB")
 MEM_PEAK = re.compile(r"memory: peak resident ([0-9.]+) MiB")
 
 

@@ -781,8 +781,9 @@ main(int argc, char **argv)
 	DS_LOG(INFO, "sensor %s: %u feed(s), %u port(s), %u worker(s), minutes from %s\n",
 	       app.cfg->sensor_id, app.cfg->n_feeds, app.n_ports, app.n_workers,
 	       app.packet_time ? "packet timestamps" : "the clock");
-	DS_LOG(INFO, "memory: %u worker(s) x %d minute buffers of %.1f MiB (limits), resident "
-	       "now %.1f MiB\n", app.n_workers, DS_WORKER_NBUF,
+	DS_LOG(INFO, "memory: %u worker(s) x %d minute buffers of %.1f MiB (limits; %.1f MiB "
+	       "mapped), resident now %.1f MiB\n", app.n_workers, DS_WORKER_NBUF,
+	       (double)app.workers[0]->buf[0]->used_size / (1 << 20),
 	       (double)app.workers[0]->buf[0]->mem_size / (1 << 20),
 	       (double)status_kib("VmRSS") / 1024);
 

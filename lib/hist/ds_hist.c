@@ -162,23 +162,37 @@ ds_minbuf_mem_size(const struct ds_hist_limits *lim)
 		return 0;
 	memset(&b, 0, sizeof(b));
 	minbuf_layout(&b, lim, &c);
-	return c.off + 64;
+	return c.off;
 }
+
+#define HUGE_PAGE ((size_t)2 << 20)
 
 /*
  * The pair table and the dense counters are hit at random, a TLB miss per
- * access with 4 KiB pages: transparent huge pages (where the kernel offers
- * them on request) turn those into hits. Advice only: a refusal changes
- * nothing.
+ * access with 4 KiB pages. The buffer is its own mapping, aligned to and a
+ * multiple of 2 MiB and advised MADV_HUGEPAGE before its first touch, so
+ * that where the kernel offers transparent huge pages every page of it can
+ * be one (a calloc'd block is neither aligned nor whole: only the 2 MiB
+ * extents that happened to fall inside it could be). The advice may be
+ * refused; that changes nothing but speed.
  */
-static void
-advise_huge(void *p, size_t len)
+static void *
+map_huge(size_t len)
 {
-	uintptr_t lo = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
-	uintptr_t hi = ((uintptr_t)p + len) & ~(uintptr_t)4095;
+	size_t span = len + HUGE_PAGE;
+	uint8_t *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uintptr_t lo;
+	size_t head;
 
-	if (hi > lo)
-		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+	if (p == MAP_FAILED)
+		return NULL;
+	lo = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+	head = lo - (uintptr_t)p;
+	if (head > 0)
+		munmap(p, head);
+	munmap((uint8_t *)lo + len, span - head - len);
+	(void)madvise((void *)lo, len, MADV_HUGEPAGE);
+	return (void *)lo;
 }
 
 /*
@@ -210,16 +224,17 @@ ds_minbuf_create(const struct ds_hist_limits *lim)
 	b = calloc(1, sizeof(*b));
 	if (b == NULL)
 		return NULL;
-	b->mem = calloc(1, size);
+	b->used_size = size;
+	size = (size + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	b->mem = map_huge(size);
 	if (b->mem == NULL) {
 		free(b);
 		errno = ENOMEM;
 		return NULL;
 	}
 	b->mem_size = size;
-	c.base = (uint8_t *)(((uintptr_t)b->mem + 63) & ~(uintptr_t)63);
+	c.base = b->mem;
 	minbuf_layout(b, lim, &c);
-	advise_huge(b->mem, size);
 	prefault(b->mem, size);
 	return b;
 }
@@ -229,7 +244,7 @@ ds_minbuf_free(struct ds_minbuf *b)
 {
 	if (b == NULL)
 		return;
-	free(b->mem);
+	munmap(b->mem, b->mem_size);
 	free(b);
 }
 

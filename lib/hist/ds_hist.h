@@ -213,8 +213,9 @@ struct ds_minbuf {
 	struct ds_dict layouts;          /**< DS_DIM_TCP_SYN_OPTIONS */
 	struct ds_dict fps;              /**< DS_DIM_TCP_FINGERPRINT */
 	struct ds_asns asns;             /**< DS_DIM_SRC_ASN */
-	void *mem;                      /**< one allocation behind all arrays */
-	size_t mem_size;
+	void *mem;                      /**< one mapping behind all arrays, 2 MiB-aligned */
+	size_t mem_size;                /**< bytes mapped: used_size rounded up to 2 MiB */
+	size_t used_size;               /**< bytes the arrays take (ds_minbuf_mem_size()) */
 };
 
 /**
