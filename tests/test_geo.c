@@ -474,6 +474,108 @@ out:
 		fclose(f);
 }
 
+/*
+ * Two sets of ranges that cut each other at every kind of boundary, with
+ * gaps on either side, one of them reaching each end of the address space
+ * and ending after the other: laid over each other as AS and country ranges,
+ * and the other way round, every address of those stretches must get the
+ * AS and country of the ranges that hold it, from one packed table
+ * (country_source prefix) and from the AS-only one. Values are below 10, so
+ * each is an AS index and a country index alike.
+ */
+static const struct ds_geo_range overlay_a[] = {
+	{0x0a000000, 0x0a0000ff, 1}, {0x0a000100, 0x0a00017f, 2}, {0x0a000205, 0x0a000307, 3},
+	{0x0a000308, 0x0a000308, 1}, {0xfffffe80, 0xfffffe8f, 3}, {0xffffff00, 0xffffffff, 2},
+};
+static const struct ds_geo_range overlay_b[] = {
+	{0x00000000, 0x00000003, 5}, {0x0a000080, 0x0a00013f, 7}, {0x0a000140, 0x0a00020a, 9},
+	{0x0a000300, 0x0a000400, 7}, {0xfffffe10, 0xfffffe1f, 8},
+};
+#define N_OVERLAY_A (sizeof(overlay_a) / sizeof(overlay_a[0]))
+#define N_OVERLAY_B (sizeof(overlay_b) / sizeof(overlay_b[0]))
+
+static bool
+in_ranges(const struct ds_geo_range *r, size_t n, uint32_t a, uint32_t *v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a >= r[i].first && a <= r[i].last) {
+			*v = r[i].value;
+			return true;
+		}
+	return false;
+}
+
+/* Every address of the three stretches the ranges cover, against in_ranges(). */
+static size_t
+overlay_wrong(const struct ds_geo_table *t, const struct ds_geo_compiled *c, bool by_prefix)
+{
+	static const uint32_t from[] = {0x00000000, 0x09ffff00, 0xfffffe00};
+	static const uint32_t count[] = {0x100, 0x600, 0x200};
+	size_t bad = 0;
+
+	for (size_t s = 0; s < 3; s++) {
+		for (uint32_t k = 0; k < count[s]; k += 64) {
+			uint32_t a[64], v;
+			uint64_t hops[64];
+			struct ds_src_geo g[64];
+
+			for (uint32_t x = 0; x < 64; x++)
+				a[x] = from[s] + k + x;
+			ds_geo_lookup4_bulk(t, a, hops, g, 64);
+			for (uint32_t x = 0; x < 64; x++) {
+				bool as = in_ranges(c->asn_ranges, c->n_asn_ranges, a[x], &v);
+				uint32_t want_as = as ? c->asns[v] : DS_ASN_UNROUTED;
+				uint16_t want_cc = as ? c->asn_cc[v] : DS_CC_UNROUTED;
+
+				if (by_prefix)
+					want_cc = in_ranges(c->cc_ranges, c->n_cc_ranges, a[x], &v) ?
+							  (uint16_t)v : DS_CC_UNROUTED;
+				if ((g[x].asn != want_as || g[x].cc != want_cc) && bad++ < 3)
+					printf("  %08x: AS %u country %u, want %u %u\n", a[x],
+					       g[x].asn, g[x].cc, want_as, want_cc);
+			}
+		}
+	}
+	return bad;
+}
+
+static void
+test_overlay(void)
+{
+	uint32_t asns[10];
+	uint16_t asn_cc[10];
+	struct ds_geo_compiled c = {.asns = asns, .asn_cc = asn_cc, .n_asns = 10};
+
+	printf("AS and country ranges laid over each other\n");
+	asns[0] = DS_ASN_BOGON;
+	asn_cc[0] = DS_CC_BOGON;
+	for (uint32_t i = 1; i < 10; i++) {
+		asns[i] = 64500 + i;
+		asn_cc[i] = (uint16_t)(100 + i);
+	}
+	for (int order = 0; order < 2; order++) {
+		c.asn_ranges = (struct ds_geo_range *)(uintptr_t)(order ? overlay_b : overlay_a);
+		c.n_asn_ranges = order ? N_OVERLAY_B : N_OVERLAY_A;
+		c.cc_ranges = (struct ds_geo_range *)(uintptr_t)(order ? overlay_a : overlay_b);
+		c.n_cc_ranges = order ? N_OVERLAY_A : N_OVERLAY_B;
+		for (int by_prefix = 0; by_prefix <= 1; by_prefix++) {
+			struct ds_geo_table *t = ds_geo_table_create(&c, by_prefix, -1,
+								     200 + 2 * order + by_prefix, 0);
+
+			CHECK(t != NULL && t->packed == (by_prefix != 0), "table %d/%d", order,
+			      by_prefix);
+			if (t == NULL)
+				continue;
+			CHECK(overlay_wrong(t, &c, by_prefix) == 0, "ranges %s, by_prefix %d",
+			      order ? "b/a" : "a/b", by_prefix);
+			ds_geo_table_free(t);
+		}
+	}
+	c.n_asns = DS_GEO_HOP_NO_AS + 1;
+	CHECK(ds_geo_table_create(&c, true, -1, 204, 0) == NULL && rte_errno == E2BIG,
+	      "more ASes than a packed next hop holds");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -490,11 +592,6 @@ main(int argc, char **argv)
 
 	(void)argc;
 	snprintf(data, sizeof(data), "%s", shared ? shared : "../shared/data");
-	snprintf(file, sizeof(file), "%s/geo/routeviews-rv2-20240406.pfx2as.gz", data);
-	if (access(file, R_OK) != 0) {
-		printf("SKIP: no geo data at %s/geo\n", data);
-		return 77;
-	}
 	snprintf(prefix, sizeof(prefix), "--file-prefix=ds-test-geo-%d", getpid());
 	if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])) - 1, eal) < 0) {
 		printf("EAL init failed: %s\n", rte_strerror(rte_errno));
@@ -507,6 +604,14 @@ main(int argc, char **argv)
 
 		CHECK(ds_geo_table_create(&big, false, -1, 99, 0) == NULL && rte_errno == E2BIG,
 		      "more ASes than a next hop holds");
+	}
+	test_overlay();
+
+	snprintf(file, sizeof(file), "%s/geo/routeviews-rv2-20240406.pfx2as.gz", data);
+	if (access(file, R_OK) != 0) {
+		printf("SKIP: no geo data at %s/geo (%d failure%s before)\n", data, failures,
+		       failures == 1 ? "" : "s");
+		return failures ? 1 : 77;
 	}
 
 	addrs = malloc((N_RANDOM + 100000) * sizeof(uint32_t));
@@ -615,6 +720,22 @@ main(int argc, char **argv)
 	if (t != NULL) {
 		compare("caida-pfx2as then ip-location-db-asn, AS", t, &pfx2as, &iploc_as,
 			CC_OF_AS_NONE, NULL);
+		ds_geo_table_free(t);
+	}
+	/*
+	 * The benchmark's geo: AS by pfx2as and country by ip-location-db's
+	 * ranges, packed into one table whose next hops carry both.
+	 */
+	cs[0] = source(DS_GEO_CAIDA_PFX2AS, "routeviews-rv2-20240406.pfx2as.gz", DS_GEO_PREFIX_ASN);
+	cs[1] = source(DS_GEO_IPLOC_COUNTRY, "asn-country-ipv4-num.csv", DS_GEO_PREFIX_COUNTRY);
+	t = build(cs, 2, true, -1, 7);
+	CHECK(t != NULL && t->packed, "pfx2as + ip-location-db-country table");
+	if (t != NULL) {
+		printf("  packed: %u prefixes in rte_fib, %.1f MiB, built in %.0f ms\n",
+		       t->asn_prefixes, (double)t->fib_bytes / (1 << 20),
+		       (double)t->build_ns / 1e6);
+		compare("caida-pfx2as + ip-location-db-country, country by prefix", t, &pfx2as,
+			NULL, CC_BY_PREFIX, &iploc_cc);
 		ds_geo_table_free(t);
 	}
 	/* Everything freed, so that LeakSanitizer sees only the library's leaks. */

@@ -85,10 +85,11 @@ ds_geo_build(const struct ds_config_geo *g, uint32_t generation, struct ds_geo_t
 		snprintf(err, len, "geo: building the lookup tables: %s (is eal.memory_mb large "
 			 "enough?)", rte_strerror(rte_errno));
 	} else {
-		DS_LOG(INFO, "geo: %u ASes (%zu with a registry country, %zu derived), %u+%u "
-		       "prefixes, %.1f MiB of FIB, built in %.0f ms\n", (*out)->n_asns - 1,
+		DS_LOG(INFO, "geo: %u ASes (%zu with a registry country, %zu derived), %u "
+		       "prefixes (%s), %.1f MiB of FIB, built in %.0f ms\n", (*out)->n_asns - 1,
 		       c.asn_cc_registry, c.asn_cc_derived, (*out)->asn_prefixes,
-		       (*out)->cc_prefixes, (double)(*out)->fib_bytes / (1 << 20),
+		       (*out)->packed ? "AS and country" : "AS",
+		       (double)(*out)->fib_bytes / (1 << 20),
 		       (double)(*out)->build_ns / 1e6);
 	}
 	ds_geo_compiled_free(&c);

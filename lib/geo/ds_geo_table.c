@@ -6,12 +6,20 @@
  * pass counts them (routes) and the /24 blocks that need a tbl8 group
  * (prefixes longer than /24), so the table is created with the room it
  * needs.
+ *
+ * With country_source `prefix` the AS ranges and the country ranges are
+ * laid over each other into one set of disjoint ranges whose next hop
+ * packs both (DS_GEO_HOP_*), so a source costs one lookup, one random
+ * line of a 64 MiB table, not two.
  */
 
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+#include <sys/types.h>
 
 #include <rte_errno.h>
 #include <rte_malloc.h>
@@ -90,6 +98,62 @@ build_fib(const char *name, const struct ds_geo_range *r, size_t n, int socket_i
 	return fib;
 }
 
+/*
+ * The AS and country ranges (each sorted and disjoint) laid over each other:
+ * disjoint ranges whose value is DS_GEO_HOP(AS index or DS_GEO_HOP_NO_AS,
+ * country or DS_GEO_HOP_NO_CC). Space neither covers is left out, so its
+ * lookup gives the table's default, DS_GEO_MISS, which unpacks as neither.
+ * Adjacent pieces with the same value are joined. Returns the number of
+ * ranges in *out (malloc'd), or -1 when out of memory.
+ */
+static ssize_t
+overlay_ranges(const struct ds_geo_range *as, size_t n_as, const struct ds_geo_range *cc,
+	       size_t n_cc, struct ds_geo_range **out)
+{
+	/* Every range start and end cuts at most once: at most 2 (n_as + n_cc) pieces. */
+	struct ds_geo_range *r = malloc((2 * (n_as + n_cc) + 1) * sizeof(*r));
+	size_t i = 0, j = 0, n = 0;
+	uint64_t a = 0;
+
+	if (r == NULL)
+		return -1;
+	while (a <= UINT32_MAX) {
+		bool in_as, in_cc;
+		uint64_t end = UINT32_MAX;
+		uint32_t hop;
+
+		while (i < n_as && as[i].last < a)
+			i++;
+		while (j < n_cc && cc[j].last < a)
+			j++;
+		if (i == n_as && j == n_cc)
+			break;
+		in_as = i < n_as && as[i].first <= a;
+		in_cc = j < n_cc && cc[j].first <= a;
+		if (!in_as && !in_cc) {
+			a = i == n_as ? cc[j].first : j == n_cc ? as[i].first :
+				as[i].first < cc[j].first ? as[i].first : cc[j].first;
+			continue;
+		}
+		if (i < n_as)
+			end = in_as ? as[i].last : as[i].first - 1ull;
+		if (j < n_cc) {
+			uint64_t e = in_cc ? cc[j].last : cc[j].first - 1ull;
+
+			end = e < end ? e : end;
+		}
+		hop = DS_GEO_HOP(in_as ? as[i].value : DS_GEO_HOP_NO_AS,
+				 in_cc ? cc[j].value : DS_GEO_HOP_NO_CC);
+		if (n > 0 && r[n - 1].value == hop && r[n - 1].last + 1ull == a)
+			r[n - 1].last = (uint32_t)end;
+		else
+			r[n++] = (struct ds_geo_range){(uint32_t)a, (uint32_t)end, hop};
+		a = end + 1;
+	}
+	*out = r;
+	return (ssize_t)n;
+}
+
 static uint64_t
 now_ns(void)
 {
@@ -110,7 +174,8 @@ ds_geo_table_create(const struct ds_geo_compiled *c, bool by_prefix, int home_cc
 	char name[32];          /* rte_fib and rte_rib names hold up to 63 characters */
 	int err;
 
-	if (c->n_asns > 0xffffff) {
+	/* The AS index must fit its next hop: the whole hop, or its part of a packed one. */
+	if (c->n_asns > (by_prefix ? DS_GEO_HOP_NO_AS : 0xffffffu)) {
 		rte_errno = E2BIG;
 		return NULL;
 	}
@@ -137,18 +202,27 @@ ds_geo_table_create(const struct ds_geo_compiled *c, bool by_prefix, int home_cc
 	/* Without any prefix_asn data the table still knows the bogons. */
 	t->miss_asn = c->n_asns > 1 ? DS_ASN_UNROUTED : DS_ASN_UNKNOWN;
 	t->miss_cc = c->n_asns > 1 ? DS_CC_UNROUTED : DS_CC_UNKNOWN;
-	snprintf(name, sizeof(name), "ds_geo_as%u", generation);
-	t->fib_asn = build_fib(name, c->asn_ranges, c->n_asn_ranges, socket_id, &t->asn_prefixes,
-			       &t->fib_bytes);
+	if (by_prefix) {
+		struct ds_geo_range *both;
+		ssize_t n = overlay_ranges(c->asn_ranges, c->n_asn_ranges, c->cc_ranges,
+					   c->n_cc_ranges, &both);
+
+		if (n < 0) {
+			rte_errno = ENOMEM;
+			goto fail;
+		}
+		snprintf(name, sizeof(name), "ds_geo_ascc%u", generation);
+		t->fib_asn = build_fib(name, both, (size_t)n, socket_id, &t->asn_prefixes,
+				       &t->fib_bytes);
+		free(both);
+		t->packed = true;
+	} else {
+		snprintf(name, sizeof(name), "ds_geo_as%u", generation);
+		t->fib_asn = build_fib(name, c->asn_ranges, c->n_asn_ranges, socket_id,
+				       &t->asn_prefixes, &t->fib_bytes);
+	}
 	if (t->fib_asn == NULL)
 		goto fail;
-	if (by_prefix) {
-		snprintf(name, sizeof(name), "ds_geo_cc%u", generation);
-		t->fib_cc = build_fib(name, c->cc_ranges, c->n_cc_ranges, socket_id,
-				      &t->cc_prefixes, &t->fib_bytes);
-		if (t->fib_cc == NULL)
-			goto fail;
-	}
 	t->build_ns = now_ns() - t0;
 	return t;
 fail:
@@ -164,7 +238,6 @@ ds_geo_table_free(struct ds_geo_table *t)
 	if (t == NULL)
 		return;
 	rte_fib_free(t->fib_asn);
-	rte_fib_free(t->fib_cc);
 	rte_free((void *)(uintptr_t)t->asns);
 	rte_free((void *)(uintptr_t)t->asn_cc);
 	rte_free(t);

@@ -4,10 +4,11 @@
  * Source address -> origin AS and country: the lookup side.
  *
  * A compiled table (ds_geo.h) is loaded into DPDK's rte_fib (DIR-24-8): the
- * AS table's next hop is an index into a flat array of AS numbers and their
- * countries (index 0 is bogon space; a miss is unrouted space), and, with
- * country_source `prefix`, a second rte_fib maps addresses to country
- * indexes directly. Workers look a whole burst up at once with
+ * next hop is an index into a flat array of AS numbers and their countries
+ * (index 0 is bogon space; a miss is unrouted space). With country_source
+ * `prefix` the next hop packs the country of the address beside its AS
+ * index (DS_GEO_HOP()): one table built from both sets of ranges, so a
+ * source still costs one lookup. Workers look a whole burst up at once with
  * rte_fib_lookup_bulk(). rte_fib rather than rte_lpm: both look up in a
  * DIR-24-8 table, but rte_lpm keeps its rules in per-depth arrays that every
  * add searches linearly, which makes a million-prefix table take minutes to
@@ -37,9 +38,27 @@ extern "C" {
 /** rte_fib default next hop: no range covers the address. */
 #define DS_GEO_MISS 0x7fffffffu
 
+/*
+ * A packed next hop (country_source prefix): bits 0-20 the AS index, bits
+ * 21-30 the country; the all-ones value of a field means no range gave it,
+ * so DS_GEO_MISS unpacks as neither. (DIR-24-8 keeps 31 bits of a 4-byte
+ * next hop.)
+ */
+#define DS_GEO_HOP_AS_BITS 21
+#define DS_GEO_HOP_NO_AS ((1u << DS_GEO_HOP_AS_BITS) - 1)
+#define DS_GEO_HOP_NO_CC 0x3ffu
+#define DS_GEO_HOP(as_index, cc) ((uint32_t)(cc) << DS_GEO_HOP_AS_BITS | (as_index))
+_Static_assert(DS_CC_MAX < DS_GEO_HOP_NO_CC, "a country index fits its 10 bits");
+_Static_assert(DS_GEO_HOP(DS_GEO_HOP_NO_AS, DS_GEO_HOP_NO_CC) == DS_GEO_MISS,
+	       "a miss unpacks as neither an AS nor a country");
+
 struct ds_geo_table {
-	struct rte_fib *fib_asn;        /**< src -> index into asns[] (bogons at least) */
-	struct rte_fib *fib_cc;         /**< src -> country (country_source prefix), else NULL */
+	/**
+	 * src -> index into asns[] (bogons at least); packed with the
+	 * country (DS_GEO_HOP()) when `packed`.
+	 */
+	struct rte_fib *fib_asn;
+	bool packed;                    /**< country_source prefix: the hop carries the country */
 	const uint32_t *asns;           /**< [n_asns] AS numbers, asns[0] = DS_ASN_BOGON */
 	const uint16_t *asn_cc;         /**< [n_asns] country of each AS */
 	uint32_t n_asns;
@@ -49,7 +68,6 @@ struct ds_geo_table {
 	uint16_t miss_cc;
 	/* For the logs and the benchmark. */
 	uint32_t asn_prefixes;          /**< prefixes loaded into fib_asn */
-	uint32_t cc_prefixes;
 	uint64_t fib_bytes;             /**< memory of the rte_fib tables (estimate) */
 	uint64_t build_ns;
 	uint32_t generation;
@@ -89,6 +107,17 @@ ds_geo_lookup4_bulk(const struct ds_geo_table *t, uint32_t *src, uint64_t *hops,
 		    struct ds_src_geo *out, unsigned int n)
 {
 	rte_fib_lookup_bulk(t->fib_asn, src, hops, (int)n);
+	if (t->packed) {
+		for (unsigned int i = 0; i < n; i++) {
+			uint32_t as = (uint32_t)hops[i] & DS_GEO_HOP_NO_AS;
+			uint32_t cc = (uint32_t)hops[i] >> DS_GEO_HOP_AS_BITS;
+
+			out[i].asn = as != DS_GEO_HOP_NO_AS ? t->asns[as] : t->miss_asn;
+			out[i].cc = cc != DS_GEO_HOP_NO_CC ? (uint16_t)cc : DS_CC_UNROUTED;
+			out[i].home = ds_geo_home(t, out[i].cc);
+		}
+		return;
+	}
 	for (unsigned int i = 0; i < n; i++) {
 		if (hops[i] != DS_GEO_MISS) {
 			out[i].asn = t->asns[hops[i]];
@@ -97,14 +126,8 @@ ds_geo_lookup4_bulk(const struct ds_geo_table *t, uint32_t *src, uint64_t *hops,
 			out[i].asn = t->miss_asn;
 			out[i].cc = t->miss_cc;
 		}
-	}
-	if (t->fib_cc != NULL) {
-		rte_fib_lookup_bulk(t->fib_cc, src, hops, (int)n);
-		for (unsigned int i = 0; i < n; i++)
-			out[i].cc = hops[i] != DS_GEO_MISS ? (uint16_t)hops[i] : DS_CC_UNROUTED;
-	}
-	for (unsigned int i = 0; i < n; i++)
 		out[i].home = ds_geo_home(t, out[i].cc);
+	}
 }
 
 /** AS and country of an IPv6 source: bogon or unknown (no IPv6 data yet). */
