@@ -60,7 +60,7 @@ struct ds_geo_table {
 	struct rte_fib *fib_asn;
 	bool packed;                    /**< country_source prefix: the hop carries the country */
 	const uint32_t *asns;           /**< [n_asns] AS numbers, asns[0] = DS_ASN_BOGON */
-	const uint16_t *asn_cc;         /**< [n_asns] country of each AS */
+	const uint16_t *asn_cc;         /**< [n_asns] country of each AS (unread when packed) */
 	uint32_t n_asns;
 	int home_cc;                    /**< geo.home_country index, -1 when unset */
 	/* A miss: unrouted when AS data is configured, else unknown. */

@@ -499,8 +499,8 @@ srcset_wanted(const struct ds_redis *r, const struct ds_rollup *ru,
 /*
  * A dimension's staged zsets (packets, sources, and bytes for protocols),
  * ZADD into P:S:F:M:staged:DIM, ...:staged:DIM:sources and
- * ...:staged:proto:bytes for the script to rename into place. Each label is rendered once, into
- * `labels`, and copied into each command.
+ * ...:staged:proto:bytes for the script to rename into place. Each label is
+ * rendered once, into `labels`, and copied into each command.
  */
 static int
 queue_dim(struct ds_redis *r, const struct ds_rollup *ru, const char *feed, const char *minute,
