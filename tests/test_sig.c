@@ -22,7 +22,9 @@
  *    addresses;
  *  - fingerprints and labels, with every truncation of the output buffer;
  *  - watch rules built by hand, each checked alone and inside one array of
- *    all rules (the bit must land at the rule's index), then 64 rules;
+ *    all rules (the bit must land at the rule's index), then 64 rules; the
+ *    compiled rules (ds_watch_index_match()) against them on each case, and
+ *    on two million random packets over random rule sets;
  *  - real captures (DS_SHARED_DATA), counted against figures an independent
  *    decoder (tshark) produced; skipped when the data is absent.
  */
@@ -249,6 +251,23 @@ test_bad_arguments(void)
 	CHECK(ds_watch_match(&rule, 1, &p) == 1, "the same rule with n == 1 matches");
 	CHECK(ds_watch_match(NULL, 3, &p) == 0, "NULL rules");
 	CHECK(ds_watch_match(&rule, 1, NULL) == 0, "NULL packet");
+	{
+		struct ds_watch_index *x;
+
+		errno = 0;
+		CHECK(ds_watch_index_build(NULL, 3, 1) == NULL && errno == EINVAL,
+		      "index of NULL rules");
+		x = ds_watch_index_build(NULL, 0, UINT64_MAX);
+		CHECK(x != NULL, "index of no rules: errno %d", errno);
+		CHECK(ds_watch_index_match(x, &p) == 0, "no rules match nothing");
+		ds_watch_index_free(x);
+		x = ds_watch_index_build(&rule, 1, 1);
+		CHECK(x != NULL && ds_watch_index_match(x, &p) == 1, "the empty rule indexed");
+		CHECK(ds_watch_index_match(x, NULL) == 0, "index: NULL packet");
+		CHECK(ds_watch_index_match(NULL, &p) == 0, "NULL index");
+		ds_watch_index_free(x);
+		ds_watch_index_free(NULL);
+	}
 	/* NULL buffer with len 0 is a length query, as for snprintf. */
 	CHECK(ds_fingerprint_label(&fp, NULL, 0) == (int)strlen("64:1024:-:-:none"),
 	      "NULL buffer, len 0: length needed");
@@ -1365,10 +1384,16 @@ test_watch(void)
 	};
 	struct ds_watch_rule all[N_ELEM(all_rules)];
 	size_t used[N_ELEM(all_rules)] = {0};
+	struct ds_watch_index *index;
 
 	printf("watch rules\n");
 	for (size_t i = 0; i < N_ELEM(all_rules); i++)
 		all[i] = *all_rules[i];
+	/* The compiled rules must say what the rules one by one say, case by case. */
+	index = ds_watch_index_build(all, N_ELEM(all), UINT64_MAX);
+	CHECK(index != NULL, "index of all rules: errno %d", errno);
+	if (index == NULL)
+		return;
 	for (size_t i = 0; i < N_ELEM(cases); i++) {
 		const struct watch_case *c = &cases[i];
 		size_t idx = 0;
@@ -1385,6 +1410,9 @@ test_watch(void)
 		}
 		one = ds_watch_match(c->rule, 1, &p);
 		many = ds_watch_match(all, N_ELEM(all), &p);
+		CHECK(ds_watch_index_match(index, &p) == many, "%s: %s: index %" PRIx64
+		      " against %" PRIx64, c->rule->name, c->what,
+		      ds_watch_index_match(index, &p), many);
 		CHECK(one == (c->match ? 1u : 0u), "%s: %s: alone %" PRIx64, c->rule->name,
 		      c->what, one);
 		CHECK(((many >> idx) & 1) == c->match, "%s: %s: at index %zu", c->rule->name,
@@ -1397,6 +1425,7 @@ test_watch(void)
 	/* A rule in the array without a case would be matched but never checked. */
 	for (size_t i = 0; i < N_ELEM(all_rules); i++)
 		CHECK(used[i] >= 1, "rule %s has no case", all_rules[i]->name);
+	ds_watch_index_free(index);
 }
 
 static void
@@ -1431,6 +1460,14 @@ test_watch_64(void)
 		CHECK(got == cases[i].want, "dport %u: %" PRIx64, cases[i].dport, got);
 		got = ds_watch_match(rules, DS_MAX_WATCH_RULES + 1, &p);
 		CHECK(got == cases[i].want, "n = 65, dport %u: %" PRIx64, cases[i].dport, got);
+		for (uint32_t n = DS_MAX_WATCH_RULES; n <= DS_MAX_WATCH_RULES + 1; n++) {
+			struct ds_watch_index *x = ds_watch_index_build(rules, n, UINT64_MAX);
+
+			got = ds_watch_index_match(x, &p);
+			CHECK(got == cases[i].want, "index, n = %u, dport %u: %" PRIx64, n,
+			      cases[i].dport, got);
+			ds_watch_index_free(x);
+		}
 	}
 	/* 64 rules that match everything, and the same in the last slot only. */
 	for (size_t i = 0; i < N_ELEM(rules); i++)
@@ -1446,9 +1483,193 @@ test_watch_64(void)
 				rules[i].fields = DS_WATCH_IP_ID;   /* IPv4 only */
 			CHECK(ds_watch_match(rules, 64, &p) == UINT64_C(1) << 63,
 			      "bit 63 alone: %" PRIx64, ds_watch_match(rules, 64, &p));
+			{
+				struct ds_watch_index *x = ds_watch_index_build(rules, 64,
+										UINT64_MAX);
+
+				CHECK(ds_watch_index_match(x, &p) == UINT64_C(1) << 63,
+				      "index: bit 63 alone");
+				ds_watch_index_free(x);
+			}
 		}
 	}
 	printf("  ok   bit 0 to bit 63\n");
+}
+
+/*
+ * The compiled rules against the rules one by one, on random rule sets and
+ * packets. Rules name random fields with random alternatives (empty and
+ * inverted ranges, more alternatives than the arrays hold, none at all);
+ * packets are drawn field by field, mostly from the values at and beside
+ * the rules' range ends and from their layouts, so that every boundary is
+ * met; the presence flags, protocol and IP version are random too. The
+ * decoder is bypassed on purpose: the index must agree on any struct
+ * ds_pkt, not only on the ones ds_decode() makes.
+ */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t
+rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+#define POOL_MAX 4096
+
+struct value_pool {
+	uint16_t v[POOL_MAX];
+	uint32_t n;
+};
+
+static void
+pool_add(struct value_pool *pl, uint32_t v)
+{
+	if (pl->n < POOL_MAX)
+		pl->v[pl->n++] = (uint16_t)v;
+}
+
+/* A range or ranges of a field, with its ends and their neighbours pooled. */
+static uint8_t
+random_ranges(struct ds_range16 *r, uint32_t max, struct value_pool *pl)
+{
+	uint32_t n = rng() % 8 == 0 ? (uint32_t)(rng() % 256) : (uint32_t)(rng() % 4) + 1;
+
+	for (uint32_t i = 0; i < DS_WATCH_MAX_ALT; i++) {
+		uint32_t lo = (uint32_t)(rng() % (max + 1)), span = (uint32_t)(rng() % 5);
+		uint32_t hi = span == 4 ? (uint32_t)(rng() % (max + 1)) : lo + span;
+
+		r[i].lo = (uint16_t)lo;
+		r[i].hi = (uint16_t)(hi > max ? max : hi);
+		if (i < n) {
+			pool_add(pl, r[i].lo);
+			pool_add(pl, r[i].hi);
+			pool_add(pl, (r[i].lo - 1u) & max);
+			pool_add(pl, (r[i].hi + 1u) & max);
+		}
+	}
+	return (uint8_t)n;      /* 0: the field names nothing; above 16: clamped */
+}
+
+static uint32_t
+pick(const struct value_pool *pl, uint32_t max)
+{
+	if (pl->n == 0 || rng() % 4 == 0)
+		return (uint32_t)(rng() % (max + 1));
+	return pl->v[rng() % pl->n] & max;
+}
+
+static void
+test_watch_index_random(void)
+{
+	static struct ds_watch_rule rules[DS_MAX_WATCH_RULES];
+	static const uint8_t layouts[][4] = {
+		{DS_TCPOPT_MSS}, {DS_TCPOPT_MSS, DS_TCPOPT_NOP}, {DS_TCPOPT_NOP, DS_TCPOPT_MSS},
+		{DS_TCPOPT_MSS, DS_TCPOPT_SACK_PERM, DS_TCPOPT_TS, DS_TCPOPT_NOP},
+	};
+	static const uint8_t layout_n[N_ELEM(layouts)] = {1, 2, 2, 4};
+	const uint32_t rounds = 400, packets = 5000;
+	uint64_t compared = 0, differ = 0, bits_set = 0, bits_clear = 0;
+	size_t mem_max = 0;
+
+	printf("compiled watch rules against the rules one by one\n");
+	for (uint32_t round = 0; round < rounds; round++) {
+		struct value_pool p16[6] = {{{0}, 0}}, p8[3] = {{{0}, 0}};
+		uint32_t n = (uint32_t)(rng() % DS_MAX_WATCH_RULES) + 1;
+		uint64_t active = rng() % 4 == 0 ? rng() : UINT64_MAX;
+		struct ds_watch_index *x;
+
+		memset(rules, 0, sizeof(rules));
+		for (uint32_t i = 0; i < n; i++) {
+			struct ds_watch_rule *r = &rules[i];
+
+			/* Few fields a rule, so that some rules match some packets. */
+			for (int b = 0; b < 12; b++)
+				if (rng() % 5 == 0)
+					r->fields |= (uint32_t)1 << b;
+			for (int k = 0; k < 3; k++) {
+				uint32_t pr = (uint32_t[]){6, 17, 1, 58, 0, 255}[rng() % 6];
+
+				r->proto[pr >> 3] |= (uint8_t)(1u << (pr & 7));
+			}
+			r->n_dst_port = random_ranges(r->dst_port, 65535, &p16[0]);
+			r->n_src_port = random_ranges(r->src_port, 65535, &p16[1]);
+			r->n_window = random_ranges(r->window, 65535, &p16[2]);
+			r->n_mss = random_ranges(r->mss, 65535, &p16[3]);
+			r->n_ip_id = random_ranges(r->ip_id, 65535, &p16[4]);
+			r->n_payload_len = random_ranges(r->payload_len, 65535, &p16[5]);
+			r->n_ttl = random_ranges(r->ttl, rng() % 8 == 0 ? 65535 : 255, &p8[0]);
+			r->n_wscale = random_ranges(r->wscale, 15, &p8[1]);
+			r->n_tcp_flags = (uint8_t)(rng() % 4);
+			for (uint32_t k = 0; k < DS_WATCH_MAX_ALT; k++) {
+				r->tcp_flags[k].mask = (uint8_t)rng();
+				r->tcp_flags[k].value = (uint8_t)(rng() & r->tcp_flags[k].mask);
+				pool_add(&p8[2], r->tcp_flags[k].value);
+			}
+			r->n_options = (uint8_t)(rng() % 3);
+			for (uint32_t k = 0; k < r->n_options; k++) {
+				uint32_t l = (uint32_t)(rng() % N_ELEM(layouts));
+
+				r->options[k].n = layout_n[l];
+				memcpy(r->options[k].kinds, layouts[l], sizeof(layouts[l]));
+			}
+			r->seq_eq_dst = rng() % 2;
+		}
+		x = ds_watch_index_build(rules, n, active);
+		CHECK(x != NULL, "round %u: index: errno %d", round, errno);
+		if (x == NULL)
+			continue;
+		if (ds_watch_index_mem_size(x) > mem_max)
+			mem_max = ds_watch_index_mem_size(x);
+		for (uint32_t k = 0; k < packets; k++) {
+			struct ds_pkt p;
+			uint64_t want, got;
+			uint32_t l = (uint32_t)(rng() % (N_ELEM(layouts) + 1));
+
+			memset(&p, 0, sizeof(p));
+			p.ip_version = rng() % 4 == 0 ? 6 : 4;
+			p.proto = (uint8_t)(uint32_t[]){6, 6, 6, 17, 1, 58, 0, 255}[rng() % 8];
+			p.flags = (uint16_t)((rng() % 8 != 0 ? DS_PKT_F_L4 : 0) |
+					     (rng() % 2 ? DS_PKT_F_TCP_MSS : 0) |
+					     (rng() % 2 ? DS_PKT_F_TCP_WS : 0));
+			p.dport = (uint16_t)pick(&p16[0], 65535);
+			p.sport = (uint16_t)pick(&p16[1], 65535);
+			p.window = (uint16_t)pick(&p16[2], 65535);
+			p.mss = (uint16_t)pick(&p16[3], 65535);
+			p.ip_id = (uint16_t)pick(&p16[4], 65535);
+			p.payload_len = (uint16_t)pick(&p16[5], 65535);
+			p.ttl = (uint8_t)pick(&p8[0], 255);
+			p.wscale = (uint8_t)pick(&p8[1], 255);
+			p.tcp_flags = (uint8_t)pick(&p8[2], 255);
+			p.dst4 = (uint32_t)rng();
+			p.seq = rng() % 2 ? p.dst4 : (uint32_t)rng();
+			if (l < N_ELEM(layouts)) {
+				p.n_opts = layout_n[l];
+				memcpy(p.opt_kinds, layouts[l], sizeof(layouts[l]));
+			}
+			want = ds_watch_match(rules, n, &p) & active;
+			got = ds_watch_index_match(x, &p);
+			compared++;
+			bits_set += (uint64_t)__builtin_popcountll(want);
+			bits_clear += (uint64_t)__builtin_popcountll(~want & active &
+								     (n == 64 ? UINT64_MAX :
+								      (UINT64_C(1) << n) - 1));
+			if (got != want && differ++ < 5)
+				CHECK(false, "round %u packet %u: index %" PRIx64 ", rules %" PRIx64,
+				      round, k, got, want);
+		}
+		ds_watch_index_free(x);
+	}
+	CHECK(differ == 0, "%" PRIu64 " of %" PRIu64 " packets differ", differ, compared);
+	/* Both answers must be common, or agreeing would prove little. */
+	CHECK(bits_set > compared / 10 && bits_clear > compared,
+	      "rule matches %" PRIu64 ", misses %" PRIu64 " over %" PRIu64 " packets", bits_set,
+	      bits_clear, compared);
+	printf("  %s %" PRIu64 " packets, %" PRIu64 " rule matches and %" PRIu64
+	       " misses; largest index %zu KiB\n", differ == 0 ? "ok  " : "FAIL", compared,
+	       bits_set, bits_clear, mem_max >> 10);
 }
 
 /* ---- real captures ---- */
@@ -1612,6 +1833,7 @@ main(int argc, char **argv)
 	test_label_truncation();
 	test_watch();
 	test_watch_64();
+	test_watch_index_random();
 	test_captures();
 	printf("%s (%d failure%s)\n", failures ? "FAIL" : "PASS", failures,
 	       failures == 1 ? "" : "s");

@@ -143,10 +143,14 @@ struct ds_retired {
 	uint64_t token;
 };
 
-/** The watch rules in force: rules[i] at registry index i, active bit i. */
+/**
+ * The watch rules in force: rules[i] at registry index i, active bit i, and
+ * the same rules compiled for the workers (index points into rules).
+ */
 struct ds_watch_set {
 	uint32_t n;                     /**< 1 + the highest index in use */
 	uint64_t active;
+	struct ds_watch_index *index;
 	struct ds_watch_rule rules[DS_MAX_WATCH_RULES];
 };
 
@@ -207,6 +211,8 @@ int ds_geo_build(const struct ds_config_geo *g, uint32_t generation, struct ds_g
 int ds_geo_rcu_init(struct ds_app *app);
 int ds_watch_build(struct ds_app *app, const struct ds_config *cfg, struct ds_watch_set **out,
 		   char *err, size_t len);
+/** Free a watch set and its index; NULL is a no-op. */
+void ds_watch_free(struct ds_watch_set *ws);
 void ds_tables_reload(struct ds_app *app);
 void ds_tables_reclaim(struct ds_app *app, bool wait);
 

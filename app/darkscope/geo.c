@@ -184,6 +184,15 @@ ds_watch_build(struct ds_app *app, const struct ds_config *cfg, struct ds_watch_
 		if (id + 1 > ws->n)
 			ws->n = id + 1;
 	}
+	ws->index = ds_watch_index_build(ws->rules, ws->n, ws->active);
+	if (ws->index == NULL) {
+		snprintf(err, len, "watch: compiling %u rule(s): %s", cfg->n_watch,
+			 strerror(errno));
+		for (uint32_t k = app->n_watch_names; k < n_names; k++)
+			free(names[k - app->n_watch_names]);
+		rte_free(ws);
+		return -ENOMEM;
+	}
 	/* Commit the new names only now that the set is built. */
 	for (uint32_t k = app->n_watch_names; k < n_names; k++)
 		app->watch_names[k] = names[k - app->n_watch_names];
@@ -192,10 +201,19 @@ ds_watch_build(struct ds_app *app, const struct ds_config *cfg, struct ds_watch_
 	return 0;
 }
 
+void
+ds_watch_free(struct ds_watch_set *ws)
+{
+	if (ws == NULL)
+		return;
+	ds_watch_index_free(ws->index);
+	rte_free(ws);
+}
+
 static void
 watch_free(void *p)
 {
-	rte_free(p);
+	ds_watch_free(p);
 }
 
 void
@@ -248,6 +266,7 @@ ds_tables_reload(struct ds_app *app)
 		retire(app, old_ws, watch_free, token);
 	DS_LOG(NOTICE, "geo: reloaded (generation %u)%s\n", app->geo_generation,
 	       t == NULL ? ": geo is now off" : "");
-	DS_LOG(NOTICE, "watch: %u rule(s) active\n", cfg->n_watch);
+	DS_LOG(NOTICE, "watch: %u rule(s) active, compiled into %.1f KiB\n", cfg->n_watch,
+	       ds_watch_index_mem_size(ws->index) / 1024.0);
 	ds_config_free(cfg);
 }

@@ -746,6 +746,9 @@ main(int argc, char **argv)
 			return EXIT_CONFIG;
 		}
 		atomic_store(&app.watch, ws);
+		if (app.cfg->n_watch > 0)
+			DS_LOG(INFO, "watch: %u rule(s), compiled into %.1f KiB\n",
+			       app.cfg->n_watch, ds_watch_index_mem_size(ws->index) / 1024.0);
 	}
 
 	if (setup_ports(&cli) < 0)
@@ -834,7 +837,7 @@ main(int argc, char **argv)
 	ds_merge_free(app.merge);
 	ds_tables_reclaim(&app, true);
 	ds_geo_table_free(atomic_load(&app.geo));
-	rte_free(atomic_load(&app.watch));
+	ds_watch_free(atomic_load(&app.watch));
 	for (uint32_t i = 0; i < app.n_watch_names; i++)
 		free(app.watch_names[i]);
 	rte_free(app.qsbr);

@@ -258,9 +258,7 @@ handle_burst(struct wstate *ws, const struct ds_rxq *q, struct rte_mbuf **mb, ui
 		b->ctr.fragments += (pk[i].flags & DS_PKT_F_FRAG_LATER) != 0;
 		ds_minbuf_count_key(b, feed[i], &pk[i], len, geo != NULL ? &sg[i] : NULL,
 				    ds_sig_match(&pk[i]),
-				    wset->active != 0 ? ds_watch_match(wset->rules, wset->n, &pk[i]) &
-								wset->active :
-							0,
+				    wset->active != 0 ? ds_watch_index_match(wset->index, &pk[i]) : 0,
 				    key[i]);
 	}
 

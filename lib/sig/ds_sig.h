@@ -16,8 +16,11 @@
  *    in order, MSS, window scale and initial-TTL class, with a compact text
  *    form;
  *  - which configured watch rules (config `watch:`) it matches
- *    (ds_watch_match(): a bitmask of rule indexes).
- * Pure C, no EAL, no allocation: tested on byte arrays.
+ *    (ds_watch_index_match() on rules compiled by ds_watch_index_build(),
+ *    or ds_watch_match() on the rules themselves: a bitmask of rule
+ *    indexes).
+ * Pure C, no EAL: tested on byte arrays. Only ds_watch_index_build()
+ * allocates (malloc), on the control thread; matching never does.
  */
 
 #ifndef DS_SIG_H
@@ -138,6 +141,32 @@ int ds_layout_label_kinds(const uint8_t *kinds, uint8_t n, char *buf, size_t len
  * n is capped at DS_MAX_WATCH_RULES.
  */
 uint64_t ds_watch_match(const struct ds_watch_rule *rules, uint32_t n, const struct ds_pkt *p);
+
+/** Watch rules compiled for the packet path: one table lookup per field. */
+struct ds_watch_index;
+
+/**
+ * Compile the rules of @p rules[0 .. n) whose bit is set in @p active (n is
+ * capped at DS_MAX_WATCH_RULES). The index keeps a pointer to @p rules for
+ * their option layouts: they must outlive it, unchanged.
+ * @return the index, or NULL with errno EINVAL (rules NULL while some bit of
+ *         active is below n) or ENOMEM.
+ */
+struct ds_watch_index *ds_watch_index_build(const struct ds_watch_rule *rules, uint32_t n,
+					    uint64_t active);
+
+/** Free an index; NULL is a no-op. */
+void ds_watch_index_free(struct ds_watch_index *x);
+
+/** Bytes an index takes (0 for NULL). */
+size_t ds_watch_index_mem_size(const struct ds_watch_index *x);
+
+/**
+ * The compiled rules a decoded packet matches, as bits (1 << rule index):
+ * ds_watch_match(rules, n, p) & active, at a cost that does not grow with
+ * the number of rules. Returns 0 for a NULL index or packet.
+ */
+uint64_t ds_watch_index_match(const struct ds_watch_index *x, const struct ds_pkt *p);
 
 #ifdef __cplusplus
 }

@@ -17,7 +17,8 @@
  * Rules that load are then matched against a few decoded packets (a SYN with
  * options, a UDP datagram, an ICMP echo, an IPv6 SYN, a later fragment), so
  * any parsed rule, however odd, is also exercised by ds_watch_match(). The
- * result must name only rules that exist.
+ * result must name only rules that exist, and the same rules compiled
+ * (ds_watch_index_match()) must give the same result.
  */
 
 #include <errno.h>
@@ -116,6 +117,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ds_config_error err;
+	struct ds_watch_index *index;
 	struct ds_config *c;
 
 	if (size > WATCH_INPUT_MAX)
@@ -132,12 +134,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (c->n_watch > DS_MAX_WATCH_RULES)
 		abort();
+	index = ds_watch_index_build(c->watch, c->n_watch, UINT64_MAX);
+	if (index == NULL)
+		abort();
 	for (size_t i = 0; i < N_FRAMES; i++) {
 		uint64_t m = ds_watch_match(c->watch, c->n_watch, &pkts[i]);
 
 		if (c->n_watch < 64 && (m >> c->n_watch) != 0)
 			abort();
+		if (ds_watch_index_match(index, &pkts[i]) != m)
+			abort();
 	}
+	ds_watch_index_free(index);
 	ds_config_free(c);
 	return 0;
 }
