@@ -54,10 +54,11 @@ dim_values(const struct ds_hist_limits *lim, int d)
 	return dim_size[d];
 }
 
+/* Bytes of a dense array's touched map: one per 64 counters. */
 static uint32_t
-touched_words(uint32_t size)
+touched_bytes(uint32_t size)
 {
-	return (size + 4095) / 4096;
+	return (size + 63) / 64;
 }
 
 /* Words of a pair table's touched map (source_pairs is a power of two >= 1024). */
@@ -127,7 +128,7 @@ minbuf_layout(struct ds_minbuf *b, const struct ds_hist_limits *lim, struct carv
 		for (int d = 0; d < DS_DIM_MAX; d++) {
 			uint32_t size = dim_values(lim, d);
 			uint32_t *count = carve(c, size * sizeof(uint32_t));
-			uint64_t *touched = carve(c, touched_words(size) * sizeof(uint64_t));
+			uint8_t *touched = carve(c, touched_bytes(size));
 
 			if (b->feeds != NULL) {
 				b->feeds[f].dims[d].count = count;
@@ -249,9 +250,9 @@ ds_minbuf_free(struct ds_minbuf *b)
 }
 
 /*
- * Zero the blocks of an array that a touched map marks (bit b: bytes
+ * Zero the blocks of an array that a touched bitmap marks (bit b: bytes
  * [b * block, (b + 1) * block) of base, the last block cut at size), then
- * the map itself. Dense counters and the pair table both reset this way.
+ * the map itself: how the pair table resets.
  */
 static void
 clear_touched(uint64_t *touched, size_t words, void *base, size_t block, size_t size)
@@ -272,8 +273,15 @@ clear_touched(uint64_t *touched, size_t words, void *base, size_t block, size_t 
 static void
 dense_reset(struct ds_dense *d)
 {
-	clear_touched(d->touched, touched_words(d->size), d->count, 64 * sizeof(d->count[0]),
-		      (size_t)d->size * sizeof(d->count[0]));
+	for (uint32_t blk = 0; blk < touched_bytes(d->size); blk++) {
+		uint32_t first = blk * 64;
+
+		if (d->touched[blk] == 0)
+			continue;
+		memset(&d->count[first], 0,
+		       (d->size - first < 64 ? d->size - first : 64) * sizeof(d->count[0]));
+		d->touched[blk] = 0;
+	}
 }
 
 /* The hash a pair was inserted with (see ds_minbuf_count()). */
@@ -814,28 +822,25 @@ merge_counts(struct ds_merge *m, const struct ds_minbuf *b)
 		for (int d = 0; d < DS_DIM_MAX; d++) {
 			const struct ds_dense *dd = &fh->dims[d];
 
-			for (uint32_t w = 0; w < touched_words(dd->size); w++) {
-				uint64_t bits = dd->touched[w];
+			for (uint32_t blk = 0; blk < touched_bytes(dd->size); blk++) {
+				uint32_t first = blk * 64;
+				uint32_t last = first + 64 < dd->size ? first + 64 : dd->size;
 
-				while (bits != 0) {
-					uint32_t first = (w * 64 + (uint32_t)__builtin_ctzll(bits)) * 64;
-					uint32_t last = first + 64 < dd->size ? first + 64 : dd->size;
+				if (dd->touched[blk] == 0)
+					continue;
+				for (uint32_t v = first; v < last; v++) {
+					struct acc *a;
+					uint32_t id;
 
-					bits &= bits - 1;
-					for (uint32_t v = first; v < last; v++) {
-						struct acc *a;
-						uint32_t id;
-
-						if (dd->count[v] == 0)
-							continue;
-						a = acc_get(m, acc_key(f, (uint32_t)d,
-								       merged_value(m, d, v, &id)));
-						if (a == NULL)
-							return -ENOMEM;
-						a->packets += dd->count[v];
-						if (d == DS_DIM_PROTO)
-							a->bytes += fh->proto_bytes[v];
-					}
+					if (dd->count[v] == 0)
+						continue;
+					a = acc_get(m, acc_key(f, (uint32_t)d,
+							       merged_value(m, d, v, &id)));
+					if (a == NULL)
+						return -ENOMEM;
+					a->packets += dd->count[v];
+					if (d == DS_DIM_PROTO)
+						a->bytes += fh->proto_bytes[v];
 				}
 			}
 		}

@@ -23,8 +23,9 @@
  *  - packets and bytes, and bytes per IP protocol;
  *  - one dense counter array per dimension (ds_rollup.h: enum ds_dim), indexed
  *    by the value itself: a TCP port, a window, type << 8 | code. Dense arrays
- *    cost no hashing and cannot be grown by a sender; a bitmap of touched
- *    64-counter blocks lets merge and reset visit only what was used;
+ *    cost no hashing and cannot be grown by a sender; a map of touched
+ *    64-counter blocks, a byte each, lets merge and reset visit only what
+ *    was used;
  *  - SYN option layouts, SYN fingerprints and source ASes, which a sender
  *    can multiply at will, get small per-buffer ids from bounded
  *    dictionaries; beyond limits.syn_option_layouts, tcp_fingerprints and
@@ -101,7 +102,12 @@ struct ds_hist_limits {
 /** Dense packet counters of one dimension, indexed by value. */
 struct ds_dense {
 	uint32_t *count;        /**< [size]; per worker-minute, so 32 bits hold 71 Mpps */
-	uint64_t *touched;      /**< bit b: count[b * 64 .. b * 64 + 63] may be non-zero */
+	/**
+	 * Byte b non-zero: count[b * 64 .. b * 64 + 63] may be non-zero. A
+	 * byte, not a bit, so that marking a block is a plain store, with no
+	 * load of the word it shares with 63 other blocks.
+	 */
+	uint8_t *touched;
 	uint32_t size;
 };
 
@@ -366,7 +372,7 @@ static inline __attribute__((always_inline)) void
 ds_dense_inc(struct ds_dense *d, uint32_t v)
 {
 	d->count[v]++;
-	d->touched[v >> 12] |= 1ULL << ((v >> 6) & 63);
+	d->touched[v >> 6] = 1;
 }
 
 /*
@@ -552,10 +558,10 @@ ds_minbuf_prefetch(const struct ds_minbuf *b, uint32_t feed, const struct ds_pkt
 	switch (p->proto) {
 	case 6:
 		__builtin_prefetch(&f->dims[DS_DIM_TCP_DST_PORT].count[p->dport], 1);
-		__builtin_prefetch(&f->dims[DS_DIM_TCP_DST_PORT].touched[p->dport >> 12], 1);
+		__builtin_prefetch(&f->dims[DS_DIM_TCP_DST_PORT].touched[p->dport >> 6], 1);
 		if ((p->tcp_flags & (DS_TCP_SYN | DS_TCP_ACK)) == DS_TCP_SYN) {
 			__builtin_prefetch(&f->dims[DS_DIM_TCP_SYN_WINDOW].count[p->window], 1);
-			__builtin_prefetch(&f->dims[DS_DIM_TCP_SYN_WINDOW].touched[p->window >> 12],
+			__builtin_prefetch(&f->dims[DS_DIM_TCP_SYN_WINDOW].touched[p->window >> 6],
 					   1);
 			if (sk != NULL) {
 				__builtin_prefetch(&b->fps.slot_id[sk->fp_hash & b->fps.mask]);
