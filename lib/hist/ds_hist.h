@@ -429,20 +429,33 @@ ds_mix_pair(uint64_t a, uint64_t b, uint64_t ca, uint64_t cb)
 	return ds_mum(a ^ ca, b ^ cb) + a + b;
 }
 
+/** The part of a key's hash that only the kinds after the first eight make. */
+static inline __attribute__((always_inline)) uint64_t
+ds_dict_kinds_mix(const uint64_t *kinds)
+{
+	return ds_mix_pair(kinds[1], kinds[2], 0xa4093822299f31d0ULL, 0x082efa98ec4e6c89ULL) ^
+	       ds_mix_pair(kinds[3], kinds[4], 0x452821e638d01377ULL, 0xbe5466cf34e90c6cULL);
+}
+
+/** A key's hash from word 0, the first word of kinds and ds_dict_kinds_mix() of all five. */
+static inline __attribute__((always_inline)) uint64_t
+ds_dict_key_hash_mixed(uint64_t w0, uint64_t kinds0, uint64_t kinds_mix)
+{
+	return ds_hash64(ds_mix_pair(w0, kinds0, 0x243f6a8885a308d3ULL, 0x13198a2e03707344ULL) ^
+			 kinds_mix);
+}
+
 /**
  * Hash of a dictionary key (word 0, then the five words of kinds): three
  * independent multiplies and one finaliser rather than a chain of six
  * finalisers, whose latency a spray of new fingerprints would pay twice per
- * SYN.
+ * SYN. A fingerprint and its layout share the kinds, so ds_syn_key_of()
+ * mixes them once for both hashes.
  */
 static inline uint64_t
 ds_dict_key_hash(uint64_t w0, const uint64_t *kinds)
 {
-	return ds_hash64(ds_mix_pair(w0, kinds[0], 0x243f6a8885a308d3ULL, 0x13198a2e03707344ULL) ^
-			 ds_mix_pair(kinds[1], kinds[2], 0xa4093822299f31d0ULL,
-				     0x082efa98ec4e6c89ULL) ^
-			 ds_mix_pair(kinds[3], kinds[4], 0x452821e638d01377ULL,
-				     0xbe5466cf34e90c6cULL));
+	return ds_dict_key_hash_mixed(w0, kinds[0], ds_dict_kinds_mix(kinds));
 }
 
 /** Is the packet a TCP SYN (no ACK) whose header was decoded: one with a fingerprint? */
@@ -453,31 +466,50 @@ ds_pkt_is_syn(const struct ds_pkt *p)
 	       (p->tcp_flags & (DS_TCP_SYN | DS_TCP_ACK)) == DS_TCP_SYN;
 }
 
+/** The mask that keeps the first @p have (0-8) option kinds of a word of kinds. */
+static inline uint64_t
+ds_kinds_mask(uint32_t have)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return have == 0 ? 0 : ~0ULL >> (64 - 8 * have);
+#else
+	return have == 0 ? 0 : ~0ULL << (64 - 8 * have);
+#endif
+}
+
 /** The dictionary key of a decoded TCP SYN; equal to ds_fingerprint_of()'s, as words. */
 static inline void
 ds_syn_key_of(const struct ds_pkt *p, struct ds_syn_key *k)
 {
 	uint8_t n = p->n_opts <= DS_TCP_MAX_OPTS ? p->n_opts : DS_TCP_MAX_OPTS;
 	uint8_t flags = ds_fp_flags(p->flags);
+	static const uint64_t no_kinds[5];
+	uint64_t kinds_mix;
 
 	_Static_assert(DS_TCP_MAX_OPTS == 5 * 8, "five words of option kinds");
-	memcpy(&k->w[1], p->opt_kinds, DS_TCP_MAX_OPTS);
-	/* ds_decode() leaves the kinds beyond n zero; a hand-made packet may not. */
-	for (uint32_t i = 0; i < 5; i++) {
-		uint32_t have = n > 8 * i ? n - 8 * i : 0;
+	/*
+	 * ds_decode() leaves the kinds beyond n zero; a hand-made packet may
+	 * not, so they are masked. Most SYNs carry eight kinds or fewer: one
+	 * word, and the other four zero, whose mix is a constant.
+	 */
+	if (n <= 8) {
+		memcpy(&k->w[1], p->opt_kinds, 8);
+		k->w[1] &= ds_kinds_mask(n);
+		k->w[2] = k->w[3] = k->w[4] = k->w[5] = 0;
+		kinds_mix = ds_dict_kinds_mix(no_kinds);
+	} else {
+		memcpy(&k->w[1], p->opt_kinds, DS_TCP_MAX_OPTS);
+		for (uint32_t i = 1; i < 5; i++) {
+			uint32_t have = n > 8 * i ? n - 8 * i : 0;
 
-		if (have >= 8)
-			continue;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		k->w[1 + i] &= have == 0 ? 0 : ~0ULL >> (64 - 8 * have);
-#else
-		k->w[1 + i] &= have == 0 ? 0 : ~0ULL << (64 - 8 * have);
-#endif
+			k->w[1 + i] &= ds_kinds_mask(have < 8 ? have : 8);
+		}
+		kinds_mix = ds_dict_kinds_mix(&k->w[1]);
 	}
 	k->w[0] = ds_fp_word0(p->window, (flags & DS_FP_MSS) ? p->mss : 0,
 			      (flags & DS_FP_WS) ? p->wscale : 0, ds_fp_ttl_class(p->ttl), flags, n);
-	k->fp_hash = ds_dict_key_hash(k->w[0], &k->w[1]);
-	k->layout_hash = ds_dict_key_hash(ds_layout_word0(k->w[0]), &k->w[1]);
+	k->fp_hash = ds_dict_key_hash_mixed(k->w[0], k->w[1], kinds_mix);
+	k->layout_hash = ds_dict_key_hash_mixed(ds_layout_word0(k->w[0]), k->w[1], kinds_mix);
 }
 
 /**
