@@ -151,6 +151,7 @@ ds_watch_build(struct ds_app *app, const struct ds_config *cfg, struct ds_watch_
 	struct ds_watch_set *ws;
 	char *names[DS_MAX_WATCH_RULES];
 	uint32_t n_names = app->n_watch_names;
+	int rc;
 
 	*out = NULL;
 	ws = rte_zmalloc("ds_watch", sizeof(*ws), RTE_CACHE_LINE_SIZE);
@@ -171,10 +172,8 @@ ds_watch_build(struct ds_app *app, const struct ds_config *cfg, struct ds_watch_
 				snprintf(err, len, "%s: watch[%u] \"%s\": %d different rule names "
 					 "since the sensor started is the most; restart darkscope to "
 					 "use more", cfg->path, i, r->name, DS_MAX_WATCH_RULES);
-				for (uint32_t k = app->n_watch_names; k < n_names; k++)
-					free(names[k - app->n_watch_names]);
-				rte_free(ws);
-				return -ENOSPC;
+				rc = -ENOSPC;
+				goto fail;
 			}
 			names[n_names - app->n_watch_names] = strdup(r->name);
 			n_names++;
@@ -188,10 +187,8 @@ ds_watch_build(struct ds_app *app, const struct ds_config *cfg, struct ds_watch_
 	if (ws->index == NULL) {
 		snprintf(err, len, "watch: compiling %u rule(s): %s", cfg->n_watch,
 			 strerror(errno));
-		for (uint32_t k = app->n_watch_names; k < n_names; k++)
-			free(names[k - app->n_watch_names]);
-		rte_free(ws);
-		return -ENOMEM;
+		rc = -ENOMEM;
+		goto fail;
 	}
 	/* Commit the new names only now that the set is built. */
 	for (uint32_t k = app->n_watch_names; k < n_names; k++)
@@ -199,6 +196,12 @@ ds_watch_build(struct ds_app *app, const struct ds_config *cfg, struct ds_watch_
 	app->n_watch_names = n_names;
 	*out = ws;
 	return 0;
+
+fail:
+	for (uint32_t k = app->n_watch_names; k < n_names; k++)
+		free(names[k - app->n_watch_names]);
+	rte_free(ws);
+	return rc;
 }
 
 void

@@ -570,9 +570,9 @@ ds_watch_match(const struct ds_watch_rule *rules, uint32_t n, const struct ds_pk
  * questions rule_match() asks (in_ranges(), flags_match(), the protocol
  * bitmap), so the index answers as ds_watch_match() does by construction;
  * test_sig compares the two on random rules and packets. Building walks
- * every value of every field a rule names, once per rule: well under a
- * second for 64 rules that name every field, on the control thread when the
- * configuration is (re)loaded.
+ * every value of every field a rule names, once per rule, on the control
+ * thread when the configuration is (re)loaded: about 0.3 s for 64 rules
+ * that name every field with 16 alternatives each (this VM, -O2).
  */
 
 enum { W8_PROTO, W8_TTL, W8_TCP_FLAGS, W8_WSCALE, W8_MAX };
@@ -666,6 +666,25 @@ rules_without(const struct ds_watch_rule *rules, uint64_t use, uint32_t fields)
 	return m;
 }
 
+/*
+ * The rules of @p use that value v of field f leaves in play: those not in
+ * @p named (they do not name f) and those of @p named that v passes.
+ */
+static uint64_t
+value_mask(const struct ds_watch_rule *rules, uint64_t use, uint64_t named,
+	   bool (*allows)(const struct ds_watch_rule *r, int f, uint32_t v), int f, uint32_t v)
+{
+	uint64_t m = use & ~named;
+
+	for (uint64_t u = named; u != 0; u &= u - 1) {
+		uint32_t i = (uint32_t)__builtin_ctzll(u);
+
+		if (allows(&rules[i], f, v))
+			m |= (uint64_t)1 << i;
+	}
+	return m;
+}
+
 /* FNV-1a over a leaf: tells most different leaves apart before memcmp(). */
 static uint64_t
 leaf_hash(const uint64_t *leaf)
@@ -689,18 +708,8 @@ build16(struct ds_watch_index *x, uint64_t *hashes, const struct ds_watch_rule *
 		uint64_t h;
 		uint32_t l;
 
-		for (uint32_t lo = 0; lo < WATCH_LEAF; lo++) {
-			uint32_t v = hi << 8 | lo;
-			uint64_t m = use & ~named;
-
-			for (uint64_t u = named; u != 0; u &= u - 1) {
-				uint32_t i = (uint32_t)__builtin_ctzll(u);
-
-				if (allows16(&rules[i], f, v))
-					m |= (uint64_t)1 << i;
-			}
-			tmp[lo] = m;
-		}
+		for (uint32_t lo = 0; lo < WATCH_LEAF; lo++)
+			tmp[lo] = value_mask(rules, use, named, allows16, f, hi << 8 | lo);
 		h = leaf_hash(tmp);
 		for (l = 0; l < x->n_leaves; l++)
 			if (hashes[l] == h && memcmp(x->leaf[l], tmp, sizeof(tmp)) == 0)
@@ -756,15 +765,8 @@ ds_watch_index_build(const struct ds_watch_rule *rules, uint32_t n, uint64_t act
 	for (int f = 0; f < W8_MAX; f++) {
 		uint64_t named = use & ~rules_without(rules, use, w8_bit[f]);
 
-		for (uint32_t v = 0; v < 256; v++) {
-			x->t8[f][v] = use & ~named;
-			for (uint64_t u = named; u != 0; u &= u - 1) {
-				uint32_t i = (uint32_t)__builtin_ctzll(u);
-
-				if (allows8(&rules[i], f, v))
-					x->t8[f][v] |= (uint64_t)1 << i;
-			}
-		}
+		for (uint32_t v = 0; v < 256; v++)
+			x->t8[f][v] = value_mask(rules, use, named, allows8, f, v);
 	}
 	for (int f = 0; f < W16_MAX; f++)
 		build16(x, hashes, rules, use, f);
