@@ -41,6 +41,7 @@
 #include <hiredis/hiredis.h>
 #include <rte_log.h>
 
+#include "ds_dump.h"
 #include "ds_redis.h"
 #include "ds_rollup.h"
 
@@ -2610,6 +2611,11 @@ case_noscript(void)
 #define PASSWORD "s3cret-Pw-8841"
 #define WRONG_PASSWORD "wr0ng-Pw-5523"
 #define USER_PASSWORD "us3r-Pw-1907"
+/* The commands a writer needs, the script's included (docs/CONFIG.md, redis). */
+#define ACL_WRITER "+auth +select +script|load +evalsha +eval +multi +exec +unlink " \
+	"+restore +set +sadd +pfadd +pfmerge +expire +copy +exists +hdel +hgetall " \
+	"+hincrby +hset +persist +rename +sismember +zadd +zcard +zmscore +zrange +zrem " \
+	"+zremrangebyscore +zunionstore"
 
 static int
 case_auth(void)
@@ -2671,6 +2677,47 @@ case_auth(void)
 	CHECK(rc == -EPERM, "ACL user, wrong password: %d, expected -EPERM", rc);
 	CHECK(strstr(ds_redis_errstr(r), PASSWORD) == NULL, "errstr shows the password");
 	ds_redis_free(r);
+
+	/*
+	 * Least privilege, as docs/CONFIG.md lists it: the keys under the
+	 * prefix and these commands. Every kind of write: a busy minute (staged
+	 * RESTOREs, a HyperLogLog by SET and PFMERGE, new periods by COPY), the
+	 * same minute again (old and delta zsets), a second one (ZUNIONSTORE),
+	 * a small one (ZMSCORE, PFADD). Without RESTORE the minute is refused.
+	 */
+	rep = q(c, "ACL SETUSER writer on >%s resetkeys ~ds:* -@all " ACL_WRITER, USER_PASSWORD);
+	CHECK(rep != NULL && rep->type == REDIS_REPLY_STATUS, "ACL SETUSER writer: %s",
+	      rep != NULL && rep->str != NULL ? rep->str : "no reply");
+	freeReplyObject(rep);
+	CHECK(flushall() == 0, "FLUSHALL");
+	o.username = "writer";
+	o.password = USER_PASSWORD;
+	{
+		struct ds_rollup *seq[] = { make_big_rollup(MINUTE0, 0, true), NULL,
+					    make_big_rollup(MINUTE0 + 1, 7, true),
+					    make_rollup(MINUTE0 + 2, 2) };
+
+		seq[1] = seq[0];
+		r = ds_redis_create(&o);
+		for (int i = 0; i < 4 && r != NULL; i++) {
+			rc = ds_redis_write(r, seq[i]);
+			CHECK(rc == 0, "least-privilege user, write %d: %d (%s)", i, rc,
+			      ds_redis_errstr(r));
+		}
+		check_minute(c, PREFIX, seq[3], RETENTION);
+		ds_redis_free(r);
+		freeReplyObject(q(c, "ACL SETUSER writer -restore"));
+		r = ds_redis_create(&o);
+		rc = ds_redis_write(r, seq[2]);
+		CHECK(rc == -EPERM && strstr(ds_redis_errstr(r), "'restore'") != NULL,
+		      "without RESTORE: %d (%s), expected -EPERM naming it", rc,
+		      ds_redis_errstr(r));
+		printf("  least-privilege user without RESTORE: %s\n", ds_redis_errstr(r));
+		ds_redis_free(r);
+		ds_rollup_free(seq[0]);
+		ds_rollup_free(seq[2]);
+		ds_rollup_free(seq[3]);
+	}
 	redisFree(c);
 
 	/* A writer with a wrong password logs the outage once, never the password. */
@@ -3040,6 +3087,239 @@ case_writer_drop_in_flight(void)
 	return 0;
 }
 
+/* --- Redis' formats built by the client (ds_dump.c) ------------------------------------- */
+
+static uint64_t
+dump_rng(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* RDB's length at *p (the three forms ds_dump.c writes), or UINT32_MAX. */
+static uint32_t
+dump_len(const uint8_t **p, const uint8_t *end)
+{
+	const uint8_t *s = *p;
+	uint32_t v;
+
+	if (s >= end)
+		return UINT32_MAX;
+	if (*s >> 6 == 0) {
+		*p = s + 1;
+		return *s;
+	}
+	if (*s >> 6 == 1 && end - s >= 2) {
+		*p = s + 2;
+		return (uint32_t)(s[0] & 63) << 8 | s[1];
+	}
+	if (*s == 0x80 && end - s >= 5) {
+		v = (uint32_t)s[1] << 24 | (uint32_t)s[2] << 16 | (uint32_t)s[3] << 8 | s[4];
+		*p = s + 5;
+		return v;
+	}
+	return UINT32_MAX;
+}
+
+/*
+ * Read a zset payload back independently of ds_dump.c: its members must be
+ * strictly descending in Redis' order (score, then memcmp and length), its
+ * version 9 and its CRC right. Returns the member count, or -1.
+ */
+static long
+dump_check(const uint8_t *pl, size_t size)
+{
+	const uint8_t *p = pl + 1, *end = pl + size - 10, *prev = NULL;
+	uint32_t n, prev_len = 0;
+	double prev_score = 0;
+	uint64_t crc = 0;
+
+	if (size < 11 || pl[0] != 5 || (n = dump_len(&p, end)) == UINT32_MAX)
+		return -1;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t len = dump_len(&p, end);
+		double score;
+		int c;
+
+		if (len == UINT32_MAX || (size_t)(end - p) < (size_t)len + 8)
+			return -1;
+		memcpy(&score, p + len, 8);
+		if (prev != NULL) {
+			c = memcmp(p, prev, len < prev_len ? len : prev_len);
+			if (c == 0)
+				c = len < prev_len ? -1 : len > prev_len;
+			if (!(score < prev_score || (score == prev_score && c < 0)))
+				return -1;
+		}
+		prev = p;
+		prev_len = len;
+		prev_score = score;
+		p += len + 8;
+	}
+	for (int i = 7; i >= 0; i--)
+		crc = crc << 8 | end[2 + i];
+	if (p != end || end[0] != 9 || end[1] != 0 || crc != ds_crc64(0, pl, size - 8))
+		return -1;
+	return (long)n;
+}
+
+/*
+ * A random label: short digits, long names that share their first 8 to 20
+ * bytes, bytes above 0x7f and NUL bytes (which tie the 8-byte prefixes that
+ * ds_dump.c sorts by first), and now and then one already used.
+ */
+static size_t
+dump_label(uint64_t *rng, char *out, char (*used)[40], const size_t *used_len, uint32_t n_used)
+{
+	uint64_t x = dump_rng(rng);
+	size_t len;
+
+	if (n_used > 0 && x % 16 == 0) {
+		uint32_t k = (uint32_t)(x >> 8) % n_used;
+
+		memcpy(out, used[k], used_len[k]);
+		return used_len[k];
+	}
+	switch ((x >> 4) % 4) {
+	case 0:
+		return (size_t)sprintf(out, "%u", (unsigned int)(x >> 16) % 70000);
+	case 1:
+		len = 8 + (x >> 16) % 12;
+		memcpy(out, "MSS,SACK,TS,NOP,WS", len > 18 ? 18 : len);
+		out[len - 1] = (char)('a' + (x >> 24) % 26);
+		return len;
+	case 2:
+		len = 1 + (x >> 16) % 12;
+		for (size_t i = 0; i < len; i++)
+			out[i] = (char)(0x7e + (dump_rng(rng) % 4));
+		return len;
+	default:
+		len = 1 + (x >> 16) % 10;
+		for (size_t i = 0; i < len; i++)
+			out[i] = (dump_rng(rng) % 3 == 0) ? '\0' : 'x';
+		return len;
+	}
+}
+
+/*
+ * The sorted sets RESTORE makes from ds_dump.c's payloads hold what ZADD of
+ * the same members makes (a label given twice: one member, its scores
+ * summed), for sizes around Redis' listpack limit (128) and well past it;
+ * and a HyperLogLog built by ds_hll_add() is the one PFADD builds.
+ */
+static int
+case_dump_formats(void)
+{
+	static const uint32_t sizes[] = { 1, 2, 127, 128, 129, 3000, 20000 };
+	static char labels[20000 * 40];
+	static char used[20000][40];
+	static size_t off[20001], used_len[20000];
+	static uint64_t scores[20000];
+	struct ds_dump_zset z = { 0 };
+	uint64_t rng = 0x9e3779b97f4a7c15ULL;
+	uint8_t hll[DS_HLL_DENSE_SIZE];
+	redisContext *c;
+	redisReply *a, *b;
+
+	if (flushall() < 0 || (c = client()) == NULL)
+		return 1;
+	CHECK(ds_crc64(0, "123456789", 9) == 0xe9c6d914c4b8d9caULL, "CRC-64 check value");
+	for (size_t t = 0; t < sizeof(sizes) / sizeof(sizes[0]); t++) {
+		uint32_t n = sizes[t];
+		size_t size;
+		uint8_t *pl;
+		long members;
+
+		off[0] = 0;
+		for (uint32_t k = 0; k < n; k++) {
+			used_len[k] = dump_label(&rng, used[k], used, used_len, k);
+			memcpy(labels + off[k], used[k], used_len[k]);
+			off[k + 1] = off[k] + used_len[k];
+			/* Many ties: scores from a few small values, and a few large ones. */
+			scores[k] = dump_rng(&rng) % 8 == 0 ? dump_rng(&rng) % (1ULL << 40) :
+				    dump_rng(&rng) % 6;
+		}
+		CHECK(ds_dump_zset_labels(&z, labels, off, n) == 0, "labels of %u", n);
+		size = ds_dump_zset_order(&z, scores, sizeof(scores[0]));
+		pl = malloc(size);
+		if (pl == NULL)
+			break;
+		ds_dump_zset_write(&z, pl);
+		members = dump_check(pl, size);
+		CHECK(members > 0 && (uint32_t)members == z.n_members,
+		      "%u labels: payload out of order or malformed (%ld members, %u expected)", n,
+		      members, z.n_members);
+		freeReplyObject(q(c, "DEL test:restore test:zadd"));
+		a = q(c, "RESTORE test:restore 0 %b", pl, size);
+		CHECK(a != NULL && a->type == REDIS_REPLY_STATUS, "%u labels: RESTORE refused: %s",
+		      n, a != NULL && a->str != NULL ? a->str : "no reply");
+		freeReplyObject(a);
+		for (uint32_t k = 0; k < n; k++)
+			freeReplyObject(q(c, "ZINCRBY test:zadd %" PRIu64 " %b", scores[k],
+					  labels + off[k], off[k + 1] - off[k]));
+		CHECK(q_int(c, "ZCARD test:restore") == (long long)z.n_members &&
+		      q_int(c, "ZCARD test:zadd") == (long long)z.n_members,
+		      "%u labels: %lld and %lld members, %u distinct labels", n,
+		      q_int(c, "ZCARD test:restore"), q_int(c, "ZCARD test:zadd"), z.n_members);
+		a = q(c, "ZRANGE test:restore 0 -1 WITHSCORES");
+		b = q(c, "ZRANGE test:zadd 0 -1 WITHSCORES");
+		CHECK(a != NULL && b != NULL && a->type == REDIS_REPLY_ARRAY &&
+		      b->type == REDIS_REPLY_ARRAY && a->elements == b->elements,
+		      "%u labels: ZRANGE differs in length", n);
+		for (size_t i = 0; a != NULL && b != NULL && i < a->elements && i < b->elements;
+		     i++) {
+			if (a->element[i]->len != b->element[i]->len ||
+			    memcmp(a->element[i]->str, b->element[i]->str, a->element[i]->len)) {
+				mismatch("%u labels: element %zu differs", n, i);
+				break;
+			}
+		}
+		freeReplyObject(a);
+		freeReplyObject(b);
+		a = q(c, "OBJECT ENCODING test:restore");
+		b = q(c, "OBJECT ENCODING test:zadd");
+		CHECK(a != NULL && b != NULL && a->str != NULL && b->str != NULL &&
+		      strcmp(a->str, b->str) == 0, "%u labels: encodings differ", n);
+		if (t + 1 == sizeof(sizes) / sizeof(sizes[0]))
+			printf("  %u labels (%u distinct, a payload of %zu bytes) "
+			       "restored as ZINCRBY makes them, %s\n", n, z.n_members, size,
+			       a != NULL && a->str != NULL ? a->str : "?");
+		freeReplyObject(a);
+		freeReplyObject(b);
+		free(pl);
+	}
+	ds_dump_zset_free(&z);
+
+	/* HyperLogLog: 30000 sources as decimal digits, as the sink adds them. */
+	ds_hll_init(hll);
+	freeReplyObject(q(c, "DEL test:hll:pfadd test:hll:set"));
+	for (uint32_t k = 0; k < 30000; k++) {
+		char num[16];
+		int len = snprintf(num, sizeof(num), "%u", (uint32_t)dump_rng(&rng));
+
+		ds_hll_add(hll, num, (size_t)len);
+		freeReplyObject(q(c, "PFADD test:hll:pfadd %b", num, (size_t)len));
+	}
+	freeReplyObject(q(c, "SET test:hll:set %b", hll, sizeof(hll)));
+	CHECK(q_int(c, "PFCOUNT test:hll:set") == q_int(c, "PFCOUNT test:hll:pfadd"),
+	      "HyperLogLog: PFCOUNT %lld, PFADD's %lld", q_int(c, "PFCOUNT test:hll:set"),
+	      q_int(c, "PFCOUNT test:hll:pfadd"));
+	a = q(c, "GET test:hll:set");
+	b = q(c, "GET test:hll:pfadd");
+	/* Registers after the 16-byte header (whose cached counts now agree too). */
+	CHECK(a != NULL && b != NULL && a->type == REDIS_REPLY_STRING &&
+	      b->type == REDIS_REPLY_STRING && a->len == DS_HLL_DENSE_SIZE &&
+	      b->len == DS_HLL_DENSE_SIZE && memcmp(a->str, b->str, DS_HLL_DENSE_SIZE) == 0,
+	      "HyperLogLog: other bytes than PFADD's");
+	printf("  30000 sources: PFCOUNT %lld both ways\n", q_int(c, "PFCOUNT test:hll:set"));
+	freeReplyObject(a);
+	freeReplyObject(b);
+	redisFree(c);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(void);
@@ -3059,6 +3339,7 @@ static const struct {
 	{ "SELECT db", case_select_db },
 	{ "retention 0 and index trimming", case_retention },
 	{ "65536 TCP and UDP ports in one minute", case_big_minute },
+	{ "zset payloads and HyperLogLogs built as Redis builds them", case_dump_formats },
 	{ "NOSCRIPT: SCRIPT FLUSH and a restart", case_noscript },
 	{ "command timeout is -ETIMEDOUT", case_command_timeout },
 	{ "AUTH: password, ACL user, refusals", case_auth },

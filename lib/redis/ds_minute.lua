@@ -8,9 +8,9 @@
 -- cluster, where the keys, built here rather than declared, would span slots.
 --
 -- The minute's values do not come through the script. ds_redis.c sends one
--- transaction: MULTI, ZADDs of every value into staged zsets (fb:M:staged:DIM,
--- fb:M:staged:DIM:sources, fb:M:staged:proto:bytes), EVALSHA of this script,
--- the PFADDs of the HyperLogLogs, EXEC. A reader sees all of it or none. This
+-- transaction: MULTI, RESTOREs of the staged zsets (fb:M:staged:DIM,
+-- fb:M:staged:DIM:sources, fb:M:staged:proto:bytes; ds_dump.c serialises
+-- them), EVALSHA of this script, the HyperLogLogs' PFADDs and PFMERGEs, EXEC. A reader sees all of it or none. This
 -- script moves the staged zsets into place and applies them to the hour and
 -- the day without reading them into Lua: a busy minute has a few hundred
 -- thousand values, and decoding them from JSON in Lua, then converting each

@@ -25,21 +25,24 @@
  *   ds_redis_write(rollup)
  *     |- connect, AUTH, SELECT, SCRIPT LOAD  (once per connection: sha)
  *     |- encode_minute(): the transaction, built before connecting
- *     |    head  MULTI, UNLINK of the staged keys, ZADD P:S:F:M:staged:DIM ...
+ *     |    head  MULTI, UNLINK of the staged keys, RESTORE P:S:F:M:staged:DIM ...
  *     |    json  the script's argument: names, totals, counters, TTLs
- *     |    tail  SADD, PFADD (PFMERGE), EXPIRE of the period HyperLogLogs, EXEC
+ *     |    tail  SADD, PFADD (or SET and PFMERGE), EXPIRE of the period
+ *     |          HyperLogLogs, EXEC
  *     |- send_transaction(): head, EVALSHA sha 0 json, tail; read every reply
  *     |    NOSCRIPT (SCRIPT FLUSH, a failover) --> the same with EVAL
  *     `- the script's reply: number of parts whose sums were skipped
  *
  * The values themselves (a busy minute has a few hundred thousand) never
- * pass through Lua: they are ZADDed natively into staged zsets, which the
+ * pass through Lua: each zset goes as one RESTORE of Redis' own
+ * serialisation of it, built by ds_dump.c, into a staged key, which the
  * script renames into place and sums into the periods with ZUNIONSTORE.
  * Decoding them from a JSON argument in the script and handing them back to
- * ZADD from Lua took about a third of the time of such a minute's write
- * (docs/PERFORMANCE.md, item 4). The head and tail are RESP formatted here,
- * numbers as decimal digits by hand, labels as they are (RESP is binary
- * safe); the argument is JSON, decoded in the script with Redis' built-in
+ * ZADD from Lua took about a third of the time of such a minute's write;
+ * ZADD of them natively still cost the server a parse and a random skiplist
+ * insert per member (docs/PERFORMANCE.md, item 4). The head and tail are
+ * RESP formatted here, numbers as decimal digits by hand, labels and
+ * payloads as they are (RESP is binary safe); the argument is JSON, decoded in the script with Redis' built-in
  * cjson, which a human can read in MONITOR. Numbers are integers printed in
  * decimal; cjson reads them as doubles, exact up to 2^53 (so are zset
  * scores).
@@ -75,6 +78,7 @@
 #include <hiredis/hiredis.h>
 #include <rte_log.h>
 
+#include "ds_dump.h"
 #include "ds_redis.h"
 #include "ds_minute_lua.h"
 
@@ -131,6 +135,8 @@ struct ds_redis {
 	struct json_buf labels;     /* one dimension's labels, each rendered once */
 	size_t *label_off;          /* where each label starts in `labels`, and the end */
 	size_t cap_label_off;
+	struct ds_dump_zset dump;   /* one dimension's zsets as RESTORE payloads */
+	uint8_t *hll;               /* a big source set as a HyperLogLog (DS_HLL_DENSE_SIZE) */
 	char errstr[256];
 };
 
@@ -493,14 +499,16 @@ srcset_wanted(const struct ds_redis *r, const struct ds_rollup *ru,
 	return bsearch(&s->value, t->v, t->n, sizeof(*t->v), u32_cmp) != NULL;
 }
 
-/* Values per ZADD or PFADD of the transaction: keeps each command near 100 KB. */
+/* Values per PFADD of the transaction: keeps each command near 100 KB. */
 #define VALUES_PER_CMD 4096
 
 /*
- * A dimension's staged zsets (packets, sources, and bytes for protocols),
- * ZADD into P:S:F:M:staged:DIM, ...:staged:DIM:sources and
- * ...:staged:proto:bytes for the script to rename into place. Each label is
- * rendered once, into `labels`, and copied into each command.
+ * A dimension's staged zsets (packets, sources, and bytes for protocols):
+ * RESTORE of P:S:F:M:staged:DIM, ...:staged:DIM:sources and
+ * ...:staged:proto:bytes, for the script to rename into place. The payloads
+ * are Redis' own serialisation of the zsets (ds_dump.c), built here so that
+ * the server does not parse and place a few hundred thousand ZADD members
+ * one by one. Each label is rendered once, into `labels`.
  */
 static int
 queue_dim(struct ds_redis *r, const struct ds_rollup *ru, const char *feed, const char *minute,
@@ -524,32 +532,31 @@ queue_dim(struct ds_redis *r, const struct ds_rollup *ru, const char *feed, cons
 		raw_label(lb, ru, d, dim->entries[i].value);
 	}
 	r->label_off[dim->n] = lb->len;
-	if (lb->oom)
+	if (lb->oom || ds_dump_zset_labels(&r->dump, lb->p, r->label_off, dim->n) < 0)
 		return -ENOMEM;
 
 	for (int z = 0; z < n_zsets; z++) {
-		for (uint32_t i = 0; i < dim->n; i += VALUES_PER_CMD) {
-			uint32_t last = dim->n - i < VALUES_PER_CMD ? dim->n : i + VALUES_PER_CMD;
+		const struct ds_rollup_entry *e = dim->entries;
+		const uint64_t *score = z == 0 ? &e->packets : z == 1 ? &e->sources : &e->bytes;
+		size_t size = ds_dump_zset_order(&r->dump, score, sizeof(*e));
 
-			resp_array(b, 2 + 2 * (size_t)(last - i));
-			JSON_LIT(b, "$4\r\nZADD\r\n");
-			if (z == 0)
-				KEY(b, r->prefix, ru->sensor, feed, minute, "staged", name);
-			else if (z == 1)
-				KEY(b, r->prefix, ru->sensor, feed, minute, "staged", name,
-				    "sources");
-			else
-				KEY(b, r->prefix, ru->sensor, feed, minute, "staged", "proto",
-				    "bytes");
-			for (uint32_t k = i; k < last; k++) {
-				const struct ds_rollup_entry *e = &dim->entries[k];
-
-				resp_u64(b, z == 0 ? e->packets : z == 1 ? e->sources : e->bytes);
-				resp_bulk(b, lb->p + r->label_off[k],
-					  r->label_off[k + 1] - r->label_off[k]);
-			}
-			r->head_cmds++;
-		}
+		JSON_LIT(b, "*5\r\n$7\r\nRESTORE\r\n");
+		if (z == 0)
+			KEY(b, r->prefix, ru->sensor, feed, minute, "staged", name);
+		else if (z == 1)
+			KEY(b, r->prefix, ru->sensor, feed, minute, "staged", name, "sources");
+		else
+			KEY(b, r->prefix, ru->sensor, feed, minute, "staged", "proto", "bytes");
+		/* TTL 0: none (the script sets the minute's), then the payload. */
+		JSON_LIT(b, "$1\r\n0\r\n$");
+		json_u64(b, size);
+		JSON_LIT(b, "\r\n");
+		if (!json_reserve(b, size))
+			return -ENOMEM;
+		ds_dump_zset_write(&r->dump, (uint8_t *)b->p + b->len);
+		b->len += size;
+		JSON_LIT(b, "\r\n$7\r\nREPLACE\r\n");
+		r->head_cmds++;
 	}
 	return 0;
 }
@@ -636,14 +643,17 @@ queue_expire(struct ds_redis *r, uint32_t ttl, size_t n, const char *const *part
 }
 
 /*
- * A set of at least this many sources is added to one staged HyperLogLog
- * and merged into the hour's and the day's (PFMERGE), not added to both: its
- * addresses travel and are hashed once. PFMERGE leaves its destination
- * dense (12 KiB); so many distinct sources make it dense anyway (Redis turns
- * a sparse one dense beyond hll-sparse-max-bytes, 3000 by default, about
- * 1 500 sources).
+ * A set of at least this many sources becomes a HyperLogLog here, which is
+ * SET to a staged key and merged into the hour's and the day's (PFMERGE):
+ * 12 KiB on the wire instead of a PFADD argument per address, each parsed
+ * and hashed by the server twice. PFMERGE leaves its destination dense
+ * (12 KiB), where PFADD of a thousand sources would leave a sparse one of
+ * a few KiB (Redis turns it dense beyond hll-sparse-max-bytes, 3000 by
+ * default, about 1 500 sources). Smaller sets are PFADDed to both. The cut
+ * at 1024 rather than 4096 took the server's PFADD time of a minute of the
+ * worst capture from 60 to 32 ms, for 3 ms more of PFMERGE.
  */
-#define SRCSET_MERGE_MIN 4096
+#define SRCSET_MERGE_MIN 1024
 
 /* PFADD key src..., VALUES_PER_CMD addresses a command. */
 static void
@@ -662,6 +672,32 @@ queue_pfadd(struct ds_redis *r, const struct ds_rollup_srcset *s, size_t n_parts
 			resp_u64(b, s->src[k]);
 		r->tail_cmds++;
 	}
+}
+
+/* SET key to the dense HyperLogLog of the set's sources (ds_dump.c). */
+static int
+queue_hll(struct ds_redis *r, const struct ds_rollup_srcset *s, size_t n_parts,
+	  const char *const *parts)
+{
+	struct json_buf *b = &r->tail;
+
+	if (r->hll == NULL && (r->hll = malloc(DS_HLL_DENSE_SIZE)) == NULL)
+		return -ENOMEM;
+	ds_hll_init(r->hll);
+	for (uint32_t k = 0; k < s->n; k++) {
+		char d[20];
+		size_t n;
+		/* The element is what PFADD would get: the decimal digits. */
+		const char *p = u64_digits(d, s->src[k], &n);
+
+		ds_hll_add(r->hll, p, n);
+	}
+	resp_array(b, 3);
+	JSON_LIT(b, "$3\r\nSET\r\n");
+	resp_key(b, n_parts, parts);
+	resp_bulk(b, (const char *)r->hll, DS_HLL_DENSE_SIZE);
+	r->tail_cmds++;
+	return 0;
 }
 
 /*
@@ -695,8 +731,8 @@ queue_srcset(struct ds_redis *r, const struct ds_rollup *ru, const struct ds_rol
 		staged[6] = dim;
 		staged[7] = label;
 	}
-	if (merge)
-		queue_pfadd(r, s, n_parts, staged);
+	if (merge && queue_hll(r, s, n_parts, staged) < 0)
+		return -ENOMEM;
 	for (int t = 0; t < 2; t++) {
 		/* P:S:F:h:H:hll, then :DIM, then :LABEL */
 		const char *parts[8] = { r->prefix, ru->sensor, feed, kinds[t], tags[t], "hll", dim,
@@ -1451,5 +1487,7 @@ ds_redis_free(struct ds_redis *r)
 	free(r->tail.p);
 	free(r->labels.p);
 	free(r->label_off);
+	ds_dump_zset_free(&r->dump);
+	free(r->hll);
 	free(r);
 }

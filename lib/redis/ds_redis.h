@@ -6,8 +6,8 @@
  *
  * Two layers:
  *  - struct ds_redis, a connection that writes one rollup per call in one
- *    transaction (MULTI: the values ZADDed to staged keys, a Lua script,
- *    ds_minute.lua, run by EVALSHA, and the HyperLogLogs' PFADDs; EXEC):
+ *    transaction (MULTI: the values RESTOREd to staged keys, a Lua script,
+ *    ds_minute.lua, run by EVALSHA, and the HyperLogLogs; EXEC):
  *    atomic, so a reader never sees half a minute. The script deletes
  *    every key of the minute, moves the staged values into place and
  *    so writes absolute values: writing a minute again (a retry, or a second

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Sorted sets and HyperLogLogs in Redis' own formats, built by the client
+ * (ds_redis.c) so that the server only has to copy them in. ds_dump.c says
+ * why and what the formats are. Private to lib/redis.
+ */
+
+#ifndef DS_DUMP_H
+#define DS_DUMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Redis' CRC-64 (Jones polynomial, reflected, no final xor), as DUMP payloads carry it. */
+uint64_t ds_crc64(uint64_t crc, const void *p, size_t n);
+
+/* Redis' MurmurHash64A (hyperloglog.c), whatever the host's byte order. */
+uint64_t ds_murmur64a(const void *key, size_t len, uint64_t seed);
+
+/* A dense HyperLogLog as Redis stores it: 16-byte header, 16384 registers of 6 bits. */
+#define DS_HLL_REGISTERS 16384
+#define DS_HLL_DENSE_SIZE (16 + DS_HLL_REGISTERS * 6 / 8)
+
+/* An empty dense HyperLogLog: header "HYLL", dense, cached cardinality invalid. */
+void ds_hll_init(uint8_t hll[DS_HLL_DENSE_SIZE]);
+
+/* Add one element (the bytes PFADD would get) to a dense HyperLogLog. */
+void ds_hll_add(uint8_t hll[DS_HLL_DENSE_SIZE], const void *ele, size_t len);
+
+/* Sorting scratch: a key and the index it belongs to. */
+struct ds_dump_item {
+	uint64_t key;
+	uint32_t idx;
+};
+
+/*
+ * One dimension's members, to be dumped as one or more sorted sets with the
+ * same labels and different scores (packets, sources, bytes). The buffers
+ * are kept from call to call; zero-initialise, free with ds_dump_zset_free().
+ */
+struct ds_dump_zset {
+	const char *labels;         /* label k is labels[off[k]] .. labels[off[k + 1]] */
+	const size_t *off;
+	uint32_t n;                 /* labels given */
+	uint32_t n_members;         /* distinct labels: the members of each zset */
+	uint32_t *rank;             /* label k -> its member, in Redis' member order */
+	uint32_t *first;            /* member -> a label k that names it */
+	uint64_t *sum;              /* member -> its score in the zset being built */
+	struct ds_dump_item *items, *tmp;
+	size_t cap;
+};
+
+/*
+ * Take n labels (not copied: they must stay until the last write) and order
+ * them as Redis orders zset members (memcmp, then length). Labels that are
+ * the same bytes make one member, whose score is the sum of theirs.
+ * Returns 0 or -ENOMEM.
+ */
+int ds_dump_zset_labels(struct ds_dump_zset *z, const char *labels, const size_t *off, uint32_t n);
+
+/*
+ * Order the members by the scores of one zset: label k's score is the
+ * uint64_t at base + k * stride. Returns the size of the payload that
+ * ds_dump_zset_write() will write for these scores.
+ */
+size_t ds_dump_zset_order(struct ds_dump_zset *z, const void *base, size_t stride);
+
+/*
+ * Write the payload that RESTORE takes to out (as many bytes as
+ * ds_dump_zset_order() returned): members greatest first, so that every
+ * insert of the server's load lands at the head of its skiplist.
+ */
+void ds_dump_zset_write(const struct ds_dump_zset *z, uint8_t *out);
+
+void ds_dump_zset_free(struct ds_dump_zset *z);
+
+#endif /* DS_DUMP_H */
