@@ -176,6 +176,11 @@ ds_watch_build(struct ds_app *app, const struct ds_config *cfg, struct ds_watch_
 				goto fail;
 			}
 			names[n_names - app->n_watch_names] = strdup(r->name);
+			if (names[n_names - app->n_watch_names] == NULL) {
+				snprintf(err, len, "watch: out of memory");
+				rc = -ENOMEM;
+				goto fail;
+			}
 			n_names++;
 		}
 		ws->rules[id] = *r;
