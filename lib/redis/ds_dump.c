@@ -413,3 +413,124 @@ ds_dump_zset_free(struct ds_dump_zset *z)
 	free(z->tmp);
 	memset(z, 0, sizeof(*z));
 }
+
+/* --- sums by label ----------------------------------------------------------------------- */
+
+static uint32_t
+sums_find(const struct ds_dump_sums *s, const char *label, size_t len, uint64_t h)
+{
+	uint32_t mask = s->n_slots - 1, i = (uint32_t)h & mask;
+
+	for (;; i = (i + 1) & mask) {
+		uint32_t k = s->slot[i];
+
+		if (k == 0)
+			return i;
+		k--;
+		if (s->off[k + 1] - s->off[k] == len &&
+		    memcmp(s->labels + s->off[k], label, len) == 0)
+			return i;
+	}
+}
+
+/* Room for n more labels of len bytes in all: arrays, buffer, and the index at half full. */
+static int
+sums_grow(struct ds_dump_sums *s, uint32_t n, size_t len)
+{
+	void *p;
+
+	if (s->len + len > s->cap_labels) {
+		size_t cap = s->cap_labels ? s->cap_labels : 4096;
+
+		while (cap < s->len + len)
+			cap *= 2;
+		if ((p = realloc(s->labels, cap)) == NULL)
+			return -ENOMEM;
+		s->labels = p;
+		s->cap_labels = cap;
+	}
+	if (s->n + n > s->cap) {
+		uint32_t cap = s->cap ? s->cap : 256;
+
+		while (cap < s->n + n)
+			cap *= 2;
+		if ((p = realloc(s->off, (cap + 1) * sizeof(*s->off))) == NULL)
+			return -ENOMEM;
+		s->off = p;
+		if ((p = realloc(s->sum, cap * sizeof(*s->sum))) == NULL)
+			return -ENOMEM;
+		s->sum = p;
+		s->cap = cap;
+	}
+	if (2 * ((size_t)s->n + n) > s->n_slots) {
+		uint32_t n_slots = s->n_slots ? s->n_slots : 512;
+		uint32_t *old = s->slot;
+
+		while (n_slots < 2 * ((size_t)s->n + n))
+			n_slots *= 2;
+		if ((s->slot = calloc(n_slots, sizeof(*s->slot))) == NULL) {
+			s->slot = old;
+			return -ENOMEM;
+		}
+		s->n_slots = n_slots;
+		for (uint32_t k = 0; k < s->n; k++) {
+			const char *l = s->labels + s->off[k];
+			size_t ln = s->off[k + 1] - s->off[k];
+
+			s->slot[sums_find(s, l, ln, ds_murmur64a(l, ln, 0))] = k + 1;
+		}
+		free(old);
+	}
+	return 0;
+}
+
+int
+ds_dump_sums_reserve(struct ds_dump_sums *s, uint32_t n, size_t len)
+{
+	return sums_grow(s, n, len);
+}
+
+int
+ds_dump_sums_add(struct ds_dump_sums *s, const char *label, size_t len, uint64_t v)
+{
+	uint64_t h = ds_murmur64a(label, len, 0);
+	uint32_t i;
+
+	if (s->n_slots > 0) {
+		i = sums_find(s, label, len, h);
+		if (s->slot[i] != 0) {
+			s->sum[s->slot[i] - 1] += v;
+			return 0;
+		}
+	}
+	if (sums_grow(s, 1, len) < 0)
+		return -ENOMEM;
+	if (s->n == 0)
+		s->off[0] = 0;
+	memcpy(s->labels + s->len, label, len);
+	s->len += len;
+	s->sum[s->n] = v;
+	s->off[s->n + 1] = s->len;
+	s->n++;
+	s->slot[sums_find(s, label, len, h)] = s->n;
+	return 0;
+}
+
+void
+ds_dump_sums_clear(struct ds_dump_sums *s)
+{
+	if (s->n_slots > 0)
+		memset(s->slot, 0, s->n_slots * sizeof(*s->slot));
+	s->n = 0;
+	s->len = 0;
+}
+
+void
+ds_dump_sums_free(struct ds_dump_sums *s)
+{
+	free(s->labels);
+	free(s->off);
+	free(s->sum);
+	free(s->slot);
+	memset(s, 0, sizeof(*s));
+}

@@ -75,4 +75,35 @@ void ds_dump_zset_write(const struct ds_dump_zset *z, uint8_t *out);
 
 void ds_dump_zset_free(struct ds_dump_zset *z);
 
+/*
+ * Sums by label (a period's zset as the client last wrote it): labels in
+ * one buffer in the order they came, label k at labels[off[k]] ..
+ * labels[off[k + 1]] with sum[k], ready for ds_dump_zset_labels(); slot[]
+ * indexes them by hash (k + 1, 0 empty). Zero-initialise.
+ */
+struct ds_dump_sums {
+	char *labels;
+	size_t len, cap_labels;
+	size_t *off;                /* n + 1 entries */
+	uint64_t *sum;
+	uint32_t n, cap;
+	uint32_t *slot;
+	uint32_t n_slots;           /* a power of two, at least twice n */
+};
+
+/*
+ * Room for n more labels of len bytes in all, so that adding them does not
+ * grow the buffers or rebuild the index label by label. 0 or -ENOMEM.
+ */
+int ds_dump_sums_reserve(struct ds_dump_sums *s, uint32_t n, size_t len);
+
+/* Add v to the sum of a label, adding the label if new. 0 or -ENOMEM. */
+int ds_dump_sums_add(struct ds_dump_sums *s, const char *label, size_t len, uint64_t v);
+
+/* Forget every label; the buffers are kept for the next labels. */
+void ds_dump_sums_clear(struct ds_dump_sums *s);
+
+/* Forget every label; the buffers are freed. */
+void ds_dump_sums_free(struct ds_dump_sums *s);
+
 #endif /* DS_DUMP_H */

@@ -10,11 +10,12 @@
 -- The minute's values do not come through the script. ds_redis.c sends one
 -- transaction: MULTI, RESTOREs of the staged zsets (fb:M:staged:DIM,
 -- fb:M:staged:DIM:sources, fb:M:staged:proto:bytes; ds_dump.c serialises
--- them), EVALSHA of this script, the HyperLogLogs' PFADDs and PFMERGEs, EXEC. A reader sees all of it or none. This
--- script moves the staged zsets into place and applies them to the hour and
--- the day without reading them into Lua: a busy minute has a few hundred
--- thousand values, and decoding them from JSON in Lua, then converting each
--- back into an argument, cost more than the writes (docs/PERFORMANCE.md).
+-- them), EVALSHA of this script, the HyperLogLogs' PFADDs and PFMERGEs,
+-- EXEC. A reader sees all of it or none. This script moves the staged zsets
+-- into place and applies them to the hour and the day without reading them
+-- into Lua: a busy minute has a few hundred thousand values, and decoding
+-- them from JSON in Lua, then converting each back into an argument, cost
+-- more than the writes (docs/PERFORMANCE.md).
 --
 -- ARGV[1] is the rest as JSON (ds_redis.c, encode_minute()): names, the
 -- minute's, hour's and day's keys and start times, TTLs and index cut-offs,
@@ -37,6 +38,11 @@
 --   period += new - base: hash (packets, bytes, minutes, partial), every
 --   DIM zset and proto:bytes (new - old is one ZUNIONSTORE with weights 1
 --   and -1, its zeros removed); a member whose sum reaches 0 is removed.
+--   The hash's rev counts these writes. With base none, a DIM zset the
+--   sensor sent whole (fb:M:staged:hour:DIM, :day:DIM) replaces the
+--   period's when the period's rev is the one the sensor says it left
+--   (f.whole_hour, f.whole_day; 0: no such period yet): the sensor has
+--   summed it already.
 --
 -- The sensor's counters (P:S:M:counters -> P:S:h:H:counters, P:S:d:D:counters)
 -- follow the same rule, with "applied" meaning applied to any feed's day.
@@ -47,8 +53,11 @@
 -- difference of a rewritten minute) inside Redis, by ZUNIONSTORE, when that
 -- holds a quarter of the period's members or more; otherwise only the
 -- members it has are read and updated (ZMSCORE, ZADD, ZREM, in chunks below
--- Lua's unpack() limit of about 8000 values). Returns the number of parts
--- (feeds, counters) whose sums were skipped.
+-- Lua's unpack() limit of about 8000 values); or, when the sensor sends a
+-- period's new zsets whole and the period still holds what it last wrote
+-- there (its hash's rev), by renaming them into place (ds_redis.c, "Periods
+-- sent whole"). Returns the number of parts (feeds, counters) whose sums
+-- were skipped, then per feed 1 or 0: its hour, its day taken whole.
 
 local a = cjson.decode(ARGV[1])
 
@@ -179,9 +188,11 @@ end
 local skipped = 0
 local applied_any = false
 local periods = {
-	{ tag = 'h:' .. H, ttl = a.ttl.hour },
-	{ tag = 'd:' .. D, ttl = a.ttl.day },
+	{ tag = 'h:' .. H, ttl = a.ttl.hour, kind = 'hour' },
+	{ tag = 'd:' .. D, ttl = a.ttl.day, kind = 'day' },
 }
+-- Per feed, whether its hour and its day were taken whole (1) or not (0).
+local whole_taken = {}
 
 -- Every summed key a minute's dimension can have, and the dimension it is of.
 local zkinds = {}
@@ -206,6 +217,27 @@ for _, f in ipairs(a.feeds) do
 	end
 	if base[1] == 'skip' then
 		skipped = skipped + 1
+	end
+
+	-- A period sent whole (f.whole_hour, f.whole_day: the rev it must have)
+	-- is taken only when this minute is new to it and it still holds what
+	-- the sensor wrote there last: its rev, or for rev 0 no such period yet
+	-- (docs/SCHEMA.md, "Hours and days").
+	local whole = {}
+	for i, p in ipairs(periods) do
+		local want = f['whole_' .. p.kind]
+		local pk = fb .. ':' .. p.tag
+		local ok = want ~= nil and base[i] == 'none'
+		if ok and want == 0 then
+			ok = redis.call('EXISTS', pk) == 0
+			for _, dn in ipairs(f.dims) do
+				ok = ok and redis.call('EXISTS', pk .. ':' .. dn) == 0
+			end
+		elseif ok then
+			ok = tonumber(redis.call('HGET', pk, 'rev')) == want
+		end
+		whole[i] = ok
+		whole_taken[#whole_taken + 1] = ok and 1 or 0
 	end
 
 	-- The old summed zsets, set aside before the minute's keys are deleted;
@@ -270,6 +302,8 @@ for _, f in ipairs(a.feeds) do
 			redis.call('HINCRBY', pk, 'minutes', o and 0 or 1)
 			redis.call('HINCRBY', pk, 'partial',
 				   int(a.partial - (o and tonumber(o.partial) or 0)))
+			-- Every change of the period: what a sensor's sums are checked by.
+			redis.call('HINCRBY', pk, 'rev', 1)
 		end
 		-- A rewrite counts as a write of the period: every key's TTL restarts.
 		expire(pk, p.ttl)
@@ -285,12 +319,33 @@ for _, f in ipairs(a.feeds) do
 				end
 				zset_add_from(key, delta)
 			elseif base[i] == 'none' and present[z.dim] then
-				zset_add_all(key, mk)
+				local sk = mb .. ':staged:' .. p.kind .. ':' .. z.name
+				-- The period's new sums, as the sensor sent them (none
+				-- staged: the minute's values are all 0, which add nothing).
+				if whole[i] and z.name == z.dim and
+				   redis.call('EXISTS', sk) == 1 then
+					-- UNLINK first: a big old zset is freed in the
+					-- background, not by RENAME in this script.
+					redis.call('UNLINK', key)
+					redis.call('RENAME', sk, key)
+				else
+					zset_add_all(key, mk)
+				end
 			end
 			expire(key, p.ttl)
 		end
 	end
 	redis.call('UNLINK', unpack(tmp))
+	-- What was staged for periods not taken whole.
+	local rm = {}
+	for _, p in ipairs(periods) do
+		for _, dn in ipairs(f.dims) do
+			rm[#rm + 1] = mb .. ':staged:' .. p.kind .. ':' .. dn
+		end
+	end
+	if #rm > 0 then
+		redis.call('UNLINK', unpack(rm))
+	end
 	if base[2] ~= 'skip' then
 		redis.call('SADD', applied_key, M)
 	end
@@ -392,4 +447,8 @@ else
 end
 expire(P .. ':meta', a.ttl.index)
 
-return skipped
+local reply = { skipped }
+for _, w in ipairs(whole_taken) do
+	reply[#reply + 1] = w
+end
+return reply

@@ -36,14 +36,16 @@
  * The values themselves (a busy minute has a few hundred thousand) never
  * pass through Lua: each zset goes as one RESTORE of Redis' own
  * serialisation of it, built by ds_dump.c, into a staged key, which the
- * script renames into place and sums into the periods with ZUNIONSTORE.
- * Decoding them from a JSON argument in the script and handing them back to
- * ZADD from Lua took about a third of the time of such a minute's write;
- * ZADD of them natively still cost the server a parse and a random skiplist
- * insert per member (docs/PERFORMANCE.md, item 4). The head and tail are
- * RESP formatted here, numbers as decimal digits by hand, labels and
- * payloads as they are (RESP is binary safe); the argument is JSON, decoded in the script with Redis' built-in
- * cjson, which a human can read in MONITOR. Numbers are integers printed in
+ * script renames into place and sums into the periods with ZUNIONSTORE, or,
+ * while this connection knows the periods' sums, replaces them with the
+ * new sums it sent whole ("Periods sent whole" below). Decoding them from a
+ * JSON argument in the script and handing them back to ZADD from Lua took
+ * about a third of the time of such a minute's write; ZADD of them natively
+ * still cost the server a parse and a random skiplist insert per member
+ * (docs/PERFORMANCE.md, item 4). The head and tail are RESP formatted here,
+ * numbers as decimal digits by hand, labels and payloads as they are (RESP
+ * is binary safe); the argument is JSON, decoded in the script with Redis'
+ * built-in cjson, which a human can read in MONITOR. Numbers are integers printed in
  * decimal; cjson reads them as doubles, exact up to 2^53 (so are zset
  * scores).
  *
@@ -104,6 +106,43 @@ struct json_buf {
 	bool oom;                   /* latched by a failed allocation until the next minute */
 };
 
+/*
+ * Periods sent whole. A period's zset of a big dimension (every port of an
+ * hour) summed inside Redis by ZUNIONSTORE costs the server a rebuild of the
+ * whole zset each minute; the sensor keeps the sums it last wrote to the
+ * current hour and day of each feed and sends the new zsets instead, by
+ * RESTORE to P:S:F:M:staged:hour:DIM (and :day:), which the script renames
+ * into place only when the period still holds what this connection wrote
+ * there: its hash's `rev` (bumped by every write of the period) is the one
+ * this connection left, or, for rev 0, the period does not exist yet. Any
+ * other case (a restart, a rewritten minute, another writer, a failed
+ * write) takes ZUNIONSTORE as before, and the sums are dropped until the
+ * next period begins.
+ */
+#define PERIOD_HOUR 0
+#define PERIOD_DAY 1
+/*
+ * Values of one dimension a period's sums may hold (every port and window
+ * fits); past it the period is summed by ZUNIONSTORE. It bounds what a
+ * sender who makes up new labels (fingerprints) can make the sensor keep:
+ * 2 MiB of sums and index and the labels themselves (a few MiB more) per
+ * dimension, feed and period.
+ */
+#define PERIOD_MAX_VALUES (1u << 17)
+
+struct period_sums {
+	char tag[16];               /* H or D of the sums; "" none */
+	uint64_t rev;               /* the period's `rev` after this connection's last write */
+	bool valid;                 /* the sums are the period's, as of rev */
+	bool claimed;               /* this minute's transaction sends them */
+	struct ds_dump_sums dims[DS_DIM_MAX];
+};
+
+struct feed_sums {
+	char *name;
+	struct period_sums per[2];  /* PERIOD_HOUR, PERIOD_DAY */
+};
+
 struct ds_redis {
 	char *host;
 	uint16_t port;
@@ -126,6 +165,7 @@ struct ds_redis {
 	bool have_newest;
 	int64_t newest;             /* newest minute written, the index trimming reference */
 	uint64_t rollup_skipped;    /* minutes whose sums the script left alone */
+	uint64_t periods_whole;     /* periods the script took whole */
 
 	struct json_buf json;       /* the script's argument */
 	struct json_buf head;       /* MULTI and the staged ZADDs, as RESP */
@@ -137,6 +177,11 @@ struct ds_redis {
 	size_t cap_label_off;
 	struct ds_dump_zset dump;   /* one dimension's zsets as RESTORE payloads */
 	uint8_t *hll;               /* a big source set as a HyperLogLog (DS_HLL_DENSE_SIZE) */
+	struct feed_sums **sums;    /* per feed name, the periods sent whole */
+	uint32_t n_sums;
+	struct feed_sums **feed_sums; /* the rollup's feed i -> its sums (NULL: none) */
+	uint8_t *whole;             /* feed i, period t: the script took the zsets sent whole */
+	uint32_t cap_feed_sums;
 	char errstr[256];
 };
 
@@ -499,6 +544,169 @@ srcset_wanted(const struct ds_redis *r, const struct ds_rollup *ru,
 	return bsearch(&s->value, t->v, t->n, sizeof(*t->v), u32_cmp) != NULL;
 }
 
+/*
+ * RESTORE key 0 payload REPLACE, the payload being the zset that r->dump
+ * holds ordered (size bytes, as ds_dump_zset_order() said). TTL 0: none;
+ * the script sets the key's own when it renames it into place.
+ */
+static int
+queue_restore(struct ds_redis *r, size_t size, size_t n_parts, const char *const *parts)
+{
+	struct json_buf *b = &r->head;
+
+	JSON_LIT(b, "*5\r\n$7\r\nRESTORE\r\n");
+	resp_key(b, n_parts, parts);
+	JSON_LIT(b, "$1\r\n0\r\n$");
+	json_u64(b, size);
+	JSON_LIT(b, "\r\n");
+	if (!json_reserve(b, size))
+		return -ENOMEM;
+	ds_dump_zset_write(&r->dump, (uint8_t *)b->p + b->len);
+	b->len += size;
+	JSON_LIT(b, "\r\n$7\r\nREPLACE\r\n");
+	r->head_cmds++;
+	return 0;
+}
+
+/* The key parts for queue_restore(): RESTORE_KEY(prefix, sensor, ...). */
+#define RESTORE_KEY(...) sizeof((const char *[]){ __VA_ARGS__ }) / sizeof(char *), \
+			 (const char *[]){ __VA_ARGS__ }
+
+/*
+ * Forget a period's sums. The buffers stay for the next period (its first
+ * minute would otherwise fault in some MiB of fresh pages), unless free.
+ */
+static void
+period_drop(struct period_sums *ps, bool free_them)
+{
+	for (int d = 0; d < DS_DIM_MAX; d++) {
+		if (free_them)
+			ds_dump_sums_free(&ps->dims[d]);
+		else
+			ds_dump_sums_clear(&ps->dims[d]);
+	}
+	ps->valid = false;
+	ps->claimed = false;
+}
+
+/* The sums of a feed by name, made on first use; NULL when out of memory. */
+static struct feed_sums *
+feed_sums_of(struct ds_redis *r, const char *name)
+{
+	struct feed_sums *fs, **v;
+
+	for (uint32_t i = 0; i < r->n_sums; i++)
+		if (strcmp(r->sums[i]->name, name) == 0)
+			return r->sums[i];
+	v = realloc(r->sums, (r->n_sums + 1) * sizeof(*v));
+	if (v == NULL)
+		return NULL;
+	r->sums = v;
+	fs = calloc(1, sizeof(*fs));
+	if (fs == NULL || (fs->name = strdup(name)) == NULL) {
+		free(fs);
+		return NULL;
+	}
+	r->sums[r->n_sums++] = fs;
+	return fs;
+}
+
+/*
+ * After the minute's transaction: a period the script took keeps its sums
+ * (its rev is one more); any other claimed period, or all of them when the
+ * write failed (whole NULL), is dropped until the next period begins.
+ */
+static void
+periods_settle(struct ds_redis *r, uint32_t n_feeds, const uint8_t *whole)
+{
+	for (uint32_t i = 0; i < n_feeds && i < r->cap_feed_sums; i++) {
+		struct feed_sums *fs = r->feed_sums[i];
+
+		for (int t = 0; fs != NULL && t < 2; t++) {
+			struct period_sums *ps = &fs->per[t];
+
+			if (!ps->claimed)
+				continue;
+			if (whole != NULL && whole[2 * i + t]) {
+				ps->rev++;
+				ps->claimed = false;
+				r->periods_whole++;
+			} else {
+				period_drop(ps, false);
+			}
+		}
+	}
+}
+
+/*
+ * Before a minute of period tag: does its transaction send the period
+ * whole? A newer period starts empty sums, expected to be a new period in
+ * Redis too; an older one (a backfill) leaves the sums alone and is summed
+ * by ZUNIONSTORE.
+ */
+static void
+period_begin(struct period_sums *ps, const char *tag)
+{
+	int c = strcmp(tag, ps->tag);
+
+	ps->claimed = false;
+	if (c < 0)
+		return;
+	if (c > 0) {
+		period_drop(ps, false);
+		snprintf(ps->tag, sizeof(ps->tag), "%s", tag);
+		ps->rev = 0;
+		ps->valid = true;
+	}
+	ps->claimed = ps->valid;
+}
+
+/*
+ * Add a dimension's minute (its labels rendered in `labels`) to the
+ * claimed periods' sums, and stage each period's new zset. A period that
+ * runs out of memory or past PERIOD_MAX_VALUES is dropped (its claim
+ * withdrawn: the script then ignores what was staged).
+ */
+static int
+queue_period_dims(struct ds_redis *r, const struct ds_rollup *ru, const char *feed,
+		  const char *minute, enum ds_dim d, const struct ds_rollup_dim *dim,
+		  struct feed_sums *fs)
+{
+	static const char *const kinds[2] = { "hour", "day" };
+	struct json_buf *lb = &r->labels;
+
+	for (int t = 0; fs != NULL && t < 2; t++) {
+		struct period_sums *ps = &fs->per[t];
+		struct ds_dump_sums *sums = &ps->dims[d];
+		size_t size;
+
+		if (!ps->claimed)
+			continue;
+		/* A period's first values: sized at once, not doubled up to them. */
+		if (sums->n == 0 && ds_dump_sums_reserve(sums, dim->n, r->label_off[dim->n]) < 0)
+			period_drop(ps, true);
+		for (uint32_t k = 0; k < dim->n && ps->claimed; k++) {
+			/* A zero adds no member: the script drops zero sums too. */
+			if (dim->entries[k].packets == 0)
+				continue;
+			if (ds_dump_sums_add(sums, lb->p + r->label_off[k],
+					     r->label_off[k + 1] - r->label_off[k],
+					     dim->entries[k].packets) < 0 ||
+			    sums->n > PERIOD_MAX_VALUES)
+				period_drop(ps, true);
+		}
+		if (!ps->claimed || sums->n == 0)
+			continue;
+		if (ds_dump_zset_labels(&r->dump, sums->labels, sums->off, sums->n) < 0)
+			return -ENOMEM;
+		size = ds_dump_zset_order(&r->dump, sums->sum, sizeof(sums->sum[0]));
+		if (queue_restore(r, size, RESTORE_KEY(r->prefix, ru->sensor, feed, minute,
+						       "staged", kinds[t], ds_dim_name(d))) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* Values per PFADD of the transaction: keeps each command near 100 KB. */
 #define VALUES_PER_CMD 4096
 
@@ -512,11 +720,12 @@ srcset_wanted(const struct ds_redis *r, const struct ds_rollup *ru,
  */
 static int
 queue_dim(struct ds_redis *r, const struct ds_rollup *ru, const char *feed, const char *minute,
-	  enum ds_dim d, const struct ds_rollup_dim *dim)
+	  enum ds_dim d, const struct ds_rollup_dim *dim, struct feed_sums *fs)
 {
-	struct json_buf *b = &r->head, *lb = &r->labels;
+	struct json_buf *lb = &r->labels;
 	const char *name = ds_dim_name(d);
 	int n_zsets = d == DS_DIM_PROTO ? 3 : 2;
+	int rc;
 
 	if (dim->n + 1 > r->cap_label_off) {
 		size_t *off = realloc(r->label_off, (dim->n + 1) * sizeof(*off));
@@ -540,25 +749,19 @@ queue_dim(struct ds_redis *r, const struct ds_rollup *ru, const char *feed, cons
 		const uint64_t *score = z == 0 ? &e->packets : z == 1 ? &e->sources : &e->bytes;
 		size_t size = ds_dump_zset_order(&r->dump, score, sizeof(*e));
 
-		JSON_LIT(b, "*5\r\n$7\r\nRESTORE\r\n");
 		if (z == 0)
-			KEY(b, r->prefix, ru->sensor, feed, minute, "staged", name);
+			rc = queue_restore(r, size, RESTORE_KEY(r->prefix, ru->sensor, feed,
+								minute, "staged", name));
 		else if (z == 1)
-			KEY(b, r->prefix, ru->sensor, feed, minute, "staged", name, "sources");
+			rc = queue_restore(r, size, RESTORE_KEY(r->prefix, ru->sensor, feed,
+								minute, "staged", name, "sources"));
 		else
-			KEY(b, r->prefix, ru->sensor, feed, minute, "staged", "proto", "bytes");
-		/* TTL 0: none (the script sets the minute's), then the payload. */
-		JSON_LIT(b, "$1\r\n0\r\n$");
-		json_u64(b, size);
-		JSON_LIT(b, "\r\n");
-		if (!json_reserve(b, size))
-			return -ENOMEM;
-		ds_dump_zset_write(&r->dump, (uint8_t *)b->p + b->len);
-		b->len += size;
-		JSON_LIT(b, "\r\n$7\r\nREPLACE\r\n");
-		r->head_cmds++;
+			rc = queue_restore(r, size, RESTORE_KEY(r->prefix, ru->sensor, feed,
+								minute, "staged", "proto", "bytes"));
+		if (rc < 0)
+			return rc;
 	}
-	return 0;
+	return queue_period_dims(r, ru, feed, minute, d, dim, fs);
 }
 
 /*
@@ -568,12 +771,17 @@ queue_dim(struct ds_redis *r, const struct ds_rollup *ru, const char *feed, cons
  */
 static int
 encode_feed(struct ds_redis *r, const struct ds_rollup *ru, const struct ds_rollup_feed *f,
-	    const char *minute)
+	    const struct periods *p, struct feed_sums *fs)
 {
 	struct json_buf *b = &r->json;
+	const char *minute = p->minute;
 	bool first = true;
 	int rc = 0;
 
+	if (fs != NULL) {
+		period_begin(&fs->per[PERIOD_HOUR], p->hour);
+		period_begin(&fs->per[PERIOD_DAY], p->day);
+	}
 	json_char(b, '{');
 	json_key(b, "name", true);
 	json_cstr(b, f->name);
@@ -593,9 +801,23 @@ encode_feed(struct ds_redis *r, const struct ds_rollup *ru, const struct ds_roll
 			json_char(b, ',');
 		first = false;
 		json_cstr(b, ds_dim_name((enum ds_dim)d));
-		rc = queue_dim(r, ru, f->name, minute, (enum ds_dim)d, &f->dims[d]);
+		rc = queue_dim(r, ru, f->name, minute, (enum ds_dim)d, &f->dims[d], fs);
 	}
-	JSON_LIT(b, "]}");
+	JSON_LIT(b, "]");
+	/*
+	 * The periods sent whole, each with the rev it must still have. A
+	 * minute without values sends nothing: its periods are summed, and
+	 * their sums dropped until the next period.
+	 */
+	for (int t = 0; fs != NULL && t < 2; t++) {
+		if (fs->per[t].claimed && first)
+			period_drop(&fs->per[t], false);
+		if (!fs->per[t].claimed)
+			continue;
+		json_key(b, t == PERIOD_HOUR ? "whole_hour" : "whole_day", false);
+		json_u64(b, fs->per[t].rev);
+	}
+	json_char(b, '}');
 	return rc;
 }
 
@@ -611,7 +833,7 @@ queue_unlink_staged(struct ds_redis *r, const struct ds_rollup *ru, const char *
 
 	if (ru->n_feeds == 0)
 		return;         /* UNLINK needs a key */
-	resp_array(b, 1 + (size_t)ru->n_feeds * (2 * DS_DIM_MAX + 1));
+	resp_array(b, 1 + (size_t)ru->n_feeds * (4 * DS_DIM_MAX + 1));
 	JSON_LIT(b, "$6\r\nUNLINK\r\n");
 	for (uint32_t i = 0; i < ru->n_feeds; i++) {
 		const char *f = ru->feeds[i].name;
@@ -621,6 +843,8 @@ queue_unlink_staged(struct ds_redis *r, const struct ds_rollup *ru, const char *
 
 			KEY(b, r->prefix, ru->sensor, f, minute, "staged", name);
 			KEY(b, r->prefix, ru->sensor, f, minute, "staged", name, "sources");
+			KEY(b, r->prefix, ru->sensor, f, minute, "staged", "hour", name);
+			KEY(b, r->prefix, ru->sensor, f, minute, "staged", "day", name);
 		}
 		KEY(b, r->prefix, ru->sensor, f, minute, "staged", "proto", "bytes");
 	}
@@ -891,12 +1115,32 @@ encode_minute(struct ds_redis *r, const struct ds_rollup *ru, int64_t newest)
 	}
 	json_char(b, ']');
 
+	if (ru->n_feeds > r->cap_feed_sums) {
+		struct feed_sums **v = realloc(r->feed_sums, ru->n_feeds * sizeof(*v));
+		uint8_t *w;
+
+		if (v != NULL)
+			r->feed_sums = v;
+		w = v != NULL ? realloc(r->whole, 2 * (size_t)ru->n_feeds) : NULL;
+		if (w == NULL) {
+			set_err(r, "%s: out of memory encoding minute %s", r->endpoint, p.minute);
+			return -ENOMEM;
+		}
+		r->whole = w;
+		r->cap_feed_sums = ru->n_feeds;
+	}
+	/* No sums for a feed (out of memory): its periods are summed by ZUNIONSTORE. */
+	for (uint32_t i = 0; i < ru->n_feeds; i++)
+		r->feed_sums[i] = feed_sums_of(r, ru->feeds[i].name);
+	for (uint32_t i = ru->n_feeds; i < r->cap_feed_sums; i++)
+		r->feed_sums[i] = NULL;
+
 	json_key(b, "feeds", false);
 	json_char(b, '[');
 	for (uint32_t i = 0; i < ru->n_feeds && rc == 0; i++) {
 		if (i > 0)
 			json_char(b, ',');
-		rc = encode_feed(r, ru, &ru->feeds[i], p.minute);
+		rc = encode_feed(r, ru, &ru->feeds[i], &p, r->feed_sums[i]);
 	}
 	json_char(b, ']');
 
@@ -1172,7 +1416,8 @@ is_noscript(const redisReply *rep)
  * by the next one's head). Returns 0 or -errno.
  */
 static int
-send_transaction(struct ds_redis *r, bool eval, int64_t *skipped, bool *noscript)
+send_transaction(struct ds_redis *r, bool eval, uint32_t n_feeds, uint8_t *whole,
+		 int64_t *skipped, bool *noscript)
 {
 	const char *argv[] = { "EVALSHA", r->sha, "0", r->json.p };
 	size_t len[] = { 7, SHA_HEX, 1, r->json.len };
@@ -1189,6 +1434,8 @@ send_transaction(struct ds_redis *r, bool eval, int64_t *skipped, bool *noscript
 		len[1] = sizeof(ds_minute_lua) - 1;
 	}
 	*noscript = false;
+	if (n_feeds > 0)
+		memset(whole, 0, 2 * (size_t)n_feeds);
 	rc = send_bytes(r, r->head.p, r->head.len);
 	if (rc == 0 && redisAppendCommandArgv(r->ctx, 4, argv, len) != REDIS_OK)
 		rc = -ENOMEM;
@@ -1234,12 +1481,17 @@ send_transaction(struct ds_redis *r, bool eval, int64_t *skipped, bool *noscript
 			*noscript = true;
 		} else if (sr->type == REDIS_REPLY_ERROR) {
 			rc = reply_error(r, argv[0], sr);
-		} else if (sr->type != REDIS_REPLY_INTEGER) {
+		} else if (sr->type != REDIS_REPLY_ARRAY || sr->elements < 1 ||
+			   sr->element[0]->type != REDIS_REPLY_INTEGER) {
 			set_err(r, "%s: %s: unexpected reply type %d", r->endpoint, argv[0],
 				sr->type);
 			rc = -EIO;
 		} else {
-			*skipped = sr->integer;
+			/* Skipped parts, then per feed: hour and day taken whole (1) or not. */
+			*skipped = sr->element[0]->integer;
+			for (size_t k = 1; k < sr->elements && k - 1 < 2 * (size_t)n_feeds; k++)
+				whole[k - 1] = sr->element[k]->type == REDIS_REPLY_INTEGER &&
+					       sr->element[k]->integer == 1;
 		}
 		for (size_t k = 0; k < rep->elements && rc == 0 && !*noscript; k++) {
 			if (rep->element[k]->type == REDIS_REPLY_ERROR)
@@ -1323,7 +1575,7 @@ ds_redis_write(struct ds_redis *r, const struct ds_rollup *ru)
 {
 	struct sigpipe_guard guard;
 	int64_t newest, skipped = 0;
-	bool noscript;
+	bool noscript = false;
 	int rc;
 
 	if (r == NULL || ru == NULL || ru->sensor == NULL)
@@ -1337,24 +1589,26 @@ ds_redis_write(struct ds_redis *r, const struct ds_rollup *ru)
 	newest = r->have_newest && r->newest > ru->minute ? r->newest : ru->minute;
 	/* Encoded before connecting: a minute that cannot be encoded needs no connection. */
 	rc = encode_minute(r, ru, newest);
-	if (rc < 0)
+	if (rc < 0) {
+		periods_settle(r, ru->n_feeds, NULL);
 		goto out;
-	if (r->ctx == NULL) {
-		rc = redis_connect(r);
-		if (rc < 0)
-			goto drop;
 	}
-	rc = send_transaction(r, false, &skipped, &noscript);
+	if (r->ctx == NULL)
+		rc = redis_connect(r);
+	if (rc == 0)
+		rc = send_transaction(r, false, ru->n_feeds, r->whole, &skipped, &noscript);
 	if (rc == 0 && noscript) {
 		rte_log(RTE_LOG_INFO, ds_redis_logtype,
 			"darkscope.redis: %s lost the script (NOSCRIPT): sending it again\n",
 			r->endpoint);
-		rc = send_transaction(r, true, &skipped, &noscript);
+		rc = send_transaction(r, true, ru->n_feeds, r->whole, &skipped, &noscript);
 	}
 	if (rc == 0 && noscript) {
 		set_err(r, "%s: EVAL: NOSCRIPT", r->endpoint);
 		rc = -EIO;
 	}
+	/* Whatever failed, connecting included: the sums hold this minute now. */
+	periods_settle(r, ru->n_feeds, rc == 0 ? r->whole : NULL);
 	if (rc < 0)
 		goto drop;
 	/* Only a minute that was written moves the trimming reference. */
@@ -1374,6 +1628,12 @@ uint64_t
 ds_redis_rollup_skipped(const struct ds_redis *r)
 {
 	return r != NULL ? r->rollup_skipped : 0;
+}
+
+uint64_t
+ds_redis_periods_whole(const struct ds_redis *r)
+{
+	return r != NULL ? r->periods_whole : 0;
 }
 
 const char *
@@ -1489,5 +1749,14 @@ ds_redis_free(struct ds_redis *r)
 	free(r->label_off);
 	ds_dump_zset_free(&r->dump);
 	free(r->hll);
+	for (uint32_t i = 0; i < r->n_sums; i++) {
+		for (int t = 0; t < 2; t++)
+			period_drop(&r->sums[i]->per[t], true);
+		free(r->sums[i]->name);
+		free(r->sums[i]);
+	}
+	free(r->sums);
+	free(r->feed_sums);
+	free(r->whole);
 	free(r);
 }

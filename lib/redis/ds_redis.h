@@ -107,6 +107,13 @@ int ds_redis_connect(struct ds_redis *r);
  */
 uint64_t ds_redis_rollup_skipped(const struct ds_redis *r);
 
+/**
+ * Periods (a feed's hour or day) whose zsets this sink sent whole and the
+ * script took, since it was created, instead of summing them in Redis
+ * (docs/SCHEMA.md, "Hours and days"). 0 for NULL.
+ */
+uint64_t ds_redis_periods_whole(const struct ds_redis *r);
+
 /** Last error as text ("" when none). */
 const char *ds_redis_errstr(const struct ds_redis *r);
 
