@@ -31,7 +31,8 @@
  *     |          HyperLogLogs, EXEC
  *     |- send_transaction(): head, EVALSHA sha 0 json, tail; read every reply
  *     |    NOSCRIPT (SCRIPT FLUSH, a failover) --> the same with EVAL
- *     `- the script's reply: number of parts whose sums were skipped
+ *     `- the script's reply: number of parts whose sums were skipped, and per
+ *          feed whether its hour and day were taken whole
  *
  * The values themselves (a busy minute has a few hundred thousand) never
  * pass through Lua: each zset goes as one RESTORE of Redis' own
@@ -45,9 +46,9 @@
  * (docs/PERFORMANCE.md, item 4). The head and tail are RESP formatted here,
  * numbers as decimal digits by hand, labels and payloads as they are (RESP
  * is binary safe); the argument is JSON, decoded in the script with Redis'
- * built-in cjson, which a human can read in MONITOR. Numbers are integers printed in
- * decimal; cjson reads them as doubles, exact up to 2^53 (so are zset
- * scores).
+ * built-in cjson, which a human can read in MONITOR. Numbers are integers
+ * printed in decimal; cjson reads them as doubles, exact up to 2^53 (so are
+ * zset scores).
  *
  * Which day a minute belongs to depends on redis.rollup_timezone. UTC is
  * arithmetic; any other zone goes through localtime_r()/mktime(), which use
