@@ -169,8 +169,8 @@ struct ds_redis {
 	uint64_t periods_whole;     /* periods the script took whole */
 
 	struct json_buf json;       /* the script's argument */
-	struct json_buf head;       /* MULTI and the staged ZADDs, as RESP */
-	struct json_buf tail;       /* the PFADDs and EXEC, as RESP */
+	struct json_buf head;       /* MULTI and the staged RESTOREs, as RESP */
+	struct json_buf tail;       /* the HyperLogLogs' commands and EXEC, as RESP */
 	uint32_t head_cmds;         /* commands in head, MULTI included */
 	uint32_t tail_cmds;         /* commands in tail, EXEC included */
 	struct json_buf labels;     /* one dimension's labels, each rendered once */
@@ -425,9 +425,12 @@ resp_key(struct json_buf *b, size_t n, const char *const *parts)
 	JSON_LIT(b, "\r\n");
 }
 
+/* A key's parts as (count, array) arguments: PARTS(prefix, sensor, ...). */
+#define PARTS(...) sizeof((const char *[]){ __VA_ARGS__ }) / sizeof(char *), \
+		   (const char *[]){ __VA_ARGS__ }
+
 /* resp_key() of the parts listed: KEY(b, prefix, sensor, ...). */
-#define KEY(b, ...) resp_key((b), sizeof((const char *[]){ __VA_ARGS__ }) / sizeof(char *), \
-			     (const char *[]){ __VA_ARGS__ })
+#define KEY(b, ...) resp_key((b), PARTS(__VA_ARGS__))
 
 /* --- the minute's periods ---------------------------------------------------------------- */
 
@@ -569,10 +572,6 @@ queue_restore(struct ds_redis *r, size_t size, size_t n_parts, const char *const
 	return 0;
 }
 
-/* The key parts for queue_restore(): RESTORE_KEY(prefix, sensor, ...). */
-#define RESTORE_KEY(...) sizeof((const char *[]){ __VA_ARGS__ }) / sizeof(char *), \
-			 (const char *[]){ __VA_ARGS__ }
-
 /*
  * Forget a period's sums. The buffers stay for the next period (its first
  * minute would otherwise fault in some MiB of fresh pages), unless free.
@@ -701,8 +700,8 @@ queue_period_dims(struct ds_redis *r, const struct ds_rollup *ru, const char *fe
 		if (ds_dump_zset_labels(&r->dump, sums->labels, sums->off, sums->n) < 0)
 			return -ENOMEM;
 		size = ds_dump_zset_order(&r->dump, sums->sum, sizeof(sums->sum[0]));
-		if (queue_restore(r, size, RESTORE_KEY(r->prefix, ru->sensor, feed, minute,
-						       "staged", kinds[t], ds_dim_name(d))) < 0)
+		if (queue_restore(r, size, PARTS(r->prefix, ru->sensor, feed, minute,
+						 "staged", kinds[t], ds_dim_name(d))) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -751,14 +750,14 @@ queue_dim(struct ds_redis *r, const struct ds_rollup *ru, const char *feed, cons
 		size_t size = ds_dump_zset_order(&r->dump, score, sizeof(*e));
 
 		if (z == 0)
-			rc = queue_restore(r, size, RESTORE_KEY(r->prefix, ru->sensor, feed,
-								minute, "staged", name));
+			rc = queue_restore(r, size, PARTS(r->prefix, ru->sensor, feed, minute,
+							  "staged", name));
 		else if (z == 1)
-			rc = queue_restore(r, size, RESTORE_KEY(r->prefix, ru->sensor, feed,
-								minute, "staged", name, "sources"));
+			rc = queue_restore(r, size, PARTS(r->prefix, ru->sensor, feed, minute,
+							  "staged", name, "sources"));
 		else
-			rc = queue_restore(r, size, RESTORE_KEY(r->prefix, ru->sensor, feed,
-								minute, "staged", "proto", "bytes"));
+			rc = queue_restore(r, size, PARTS(r->prefix, ru->sensor, feed, minute,
+							  "staged", "proto", "bytes"));
 		if (rc < 0)
 			return rc;
 	}
