@@ -35,8 +35,10 @@ is in the path), imissed and rx_nombuf, and the rx packets the minute keys
 in Redis add up to, which must equal the port's. Needs root (namespaces).
 
 The af_packet PMD of DPDK 22.11 does not count the frames its socket's ring
-drops in imissed; only the sender's count shows them. --framecnt sets the
-ring's size (the PMD's default, 512 frames, is under a millisecond here).
+drops; darkscope reads them from the socket (PACKET_STATISTICS) into the
+port's imissed, so the frames lost must equal imissed, and the line says
+whether they do. --framecnt sets the ring's size (the PMD's default, 512
+frames, is under a millisecond here).
 
 Usage: bench_live.py [--packets N] [--max-seconds S] [--boundaries N]
                      [--framecnt N] [--warmup S]
@@ -118,12 +120,14 @@ def show(name, r):
     lost = r["sent"] - r["rx"]
     d.log("  %s: sent %d warm-up frames, then %d in %.1f s (%.3f Mpps); darkscope rx %d"
           " (%.3f Mpps after the warm-up), lost %d"
-          " (%.4f %%); veth rx %d; imissed %d, rx_nombuf %d; minute boundaries %d; longest"
+          " (%.4f %%); veth rx %d; imissed %d (%s), rx_nombuf %d; minute boundaries %d; longest"
           " burst %.1f us; Redis per-port total %d (%s)" % (
               name, r["warmup"], r["sent"] - r["warmup"], r["seconds"],
               (r["sent"] - r["warmup"]) / r["seconds"] / 1e6, r["rx"],
               (r["rx"] - r["warmup"]) / r["seconds"] / 1e6, lost, 100.0 * lost / max(1, r["sent"]),
-              r["veth_rx"], r["imissed"], r["rx_nombuf"], r["boundaries"], r["burst_us"],
+              r["veth_rx"], r["imissed"],
+              "= lost" if r["imissed"] == lost else "DIFFERS from lost %d" % lost,
+              r["rx_nombuf"], r["boundaries"], r["burst_us"],
               r["redis"],
               "= rx" if r["redis"] == r["rx"] else "DIFFERS from rx %d" % r["rx"]))
 

@@ -997,11 +997,13 @@ class NetNs:
             self.created = False
 
 
-def start_live_sensor(ns, redis_sock, feeds, jsonl, timeout=30.0, queues=1, lcores="auto"):
+def start_live_sensor(ns, redis_sock, feeds, jsonl, timeout=30.0, queues=1, lcores="auto",
+                      dev_args=""):
     """Start darkscope on the namespace's veth end a; wait until it listens.
 
     queues > 1 opens that many af_packet sockets (qpairs, a PACKET_FANOUT
-    group) as that many receive queues of the port.
+    group) as that many receive queues of the port; dev_args is appended to
+    the device string (",framecnt=64").
 
     The af_packet PMD opens its socket while EAL probes the port, before the
     workers poll, so after the socket appears we give the sensor a little
@@ -1009,6 +1011,7 @@ def start_live_sensor(ns, redis_sock, feeds, jsonl, timeout=30.0, queues=1, lcor
     dev = "net_af_packet0,iface=%s" % ns.a
     if queues > 1:
         dev += ",qpairs=%d" % queues
+    dev += dev_args
     cfg = config_text(redis_sock, feeds=feeds, ports=[("veth", dev, queues)],
                       time_source="clock", lcores=lcores)
     bg = Background(cfg, ["--jsonl", jsonl], netns=ns.name)

@@ -126,7 +126,7 @@ add_interval_counters(struct control *c, struct ds_rollup *r, struct ds_minbuf *
 		struct rte_eth_stats st, *old = &c->last.port[p];
 		const char *name = app->ports[p].name;
 
-		if (rte_eth_stats_get(app->ports[p].port_id, &st) != 0)
+		if (ds_port_stats(&app->ports[p], &st) != 0)
 			continue;
 		counter(r, "port", name, "imissed", st.imissed - old->imissed);
 		counter(r, "port", name, "rx_nombuf", st.rx_nombuf - old->rx_nombuf);
@@ -372,7 +372,7 @@ progress(struct control *c, bool last)
 		struct rte_eth_stats st;
 		uint64_t d;
 
-		if (rte_eth_stats_get(app->ports[p].port_id, &st) != 0)
+		if (ds_port_stats(&app->ports[p], &st) != 0)
 			continue;
 		/* pcap: a 24-byte file header, a 16-byte header per packet. */
 		d = 24 + st.ibytes + 16 * st.ipackets;
@@ -478,7 +478,7 @@ ds_control_run(struct ds_app *app)
 	c.last.tsc = rte_rdtsc();
 	c.last_stats_tsc = c.last.tsc;
 	for (uint32_t p = 0; p < app->n_ports; p++) {
-		rte_eth_stats_get(app->ports[p].port_id, &c.last.port[p]);
+		ds_port_stats(&app->ports[p], &c.last.port[p]);
 		c.link[p].up = -1;
 		if (!app->replay)
 			link_ifname(app->cfg->ports[p].device, c.link[p].ifname,
@@ -602,7 +602,7 @@ ds_control_log_stats(struct ds_app *app, const char *when)
 		struct rte_eth_stats st;
 		uint64_t outside = app->totals.outside[p];
 
-		if (rte_eth_stats_get(app->ports[p].port_id, &st) != 0)
+		if (ds_port_stats(&app->ports[p], &st) != 0)
 			continue;
 		DS_LOG(INFO, "  port %s: rx %" PRIu64 " packets %" PRIu64 " bytes, imissed %"
 		       PRIu64 ", rx_nombuf %" PRIu64 ", ierrors %" PRIu64 ", outside %" PRIu64

@@ -82,6 +82,13 @@ struct ds_port {
 	uint16_t rx_queues;
 	char path[PATH_MAX];    /**< replayed capture, "" for live ports */
 	uint64_t file_size;     /**< bytes of the capture, for the progress line */
+	/*
+	 * net_af_packet: the PMD's packet sockets, whose ring drops DPDK 22.11
+	 * does not count (ds_port_stats()), and the drops read from them so far.
+	 */
+	int ring_fd[DS_MAX_RX_QUEUES];
+	uint32_t n_ring_fd;
+	_Atomic uint64_t ring_drops;
 };
 
 /*
@@ -222,7 +229,10 @@ void ds_control_log_stats(struct ds_app *app, const char *when);
 void ds_telemetry_register(struct ds_app *app);
 
 /* ports.c */
+struct rte_eth_stats;
 int ds_ports_setup(struct ds_app *app);
+int ds_port_stats(struct ds_port *port, struct rte_eth_stats *st);
+void ds_ports_stop(struct ds_app *app);
 void ds_ports_close(struct ds_app *app);
 
 #endif /* DS_APP_H */

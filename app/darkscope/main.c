@@ -648,10 +648,7 @@ check_mbufs(void)
 {
 	unsigned int total = 0;
 
-	for (uint32_t p = 0; p < app.n_ports; p++) {
-		rte_eth_dev_stop(app.ports[p].port_id);
-		rte_eth_dev_close(app.ports[p].port_id);
-	}
+	ds_ports_stop(&app);
 	rte_mempool_walk(mbufs_in_use, &total);
 	if (total == 0)
 		DS_LOG(INFO, "  mbufs all returned\n");

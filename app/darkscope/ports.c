@@ -10,11 +10,24 @@
  * interface, net_pcap on a capture file. The PMD's own limits (queues,
  * descriptors, RSS hash types) are read from rte_eth_dev_info_get() and
  * respected, with a log line when the configuration asked for more.
+ *
+ * Statistics go through ds_port_stats(). The af_packet PMD of DPDK 22.11
+ * counts no drops: a frame that arrives while its socket's ring is full is
+ * dropped by the kernel, which counts it in the socket's PACKET_STATISTICS,
+ * and the PMD never reads them. At set-up the sensor finds the PMD's sockets
+ * among its own file descriptors (their inodes, bound to the port's
+ * interface in /proc/net/packet) and adds what they dropped to the port's
+ * imissed, the counter a NIC uses for the same loss.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <linux/if_packet.h>
+#include <sys/socket.h>
 
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -101,6 +114,100 @@ pool_size(const struct ds_app *app)
 	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
+/* Is inode @p ino a packet socket bound to interface @p ifindex, in this namespace? */
+static bool
+packet_socket_on(unsigned long ino, int ifindex)
+{
+	FILE *f = fopen("/proc/net/packet", "r");
+	char line[256];
+	bool found = false;
+
+	if (f == NULL)
+		return false;
+	/* sk RefCnt Type Proto Iface R Rmem User Inode; the first line names them. */
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		unsigned long inode;
+		int iface;
+
+		if (sscanf(line, "%*s %*s %*s %*s %d %*s %*s %*s %lu", &iface, &inode) == 2)
+			found = inode == ino && iface == ifindex;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Is descriptor @p fd already some port's ring socket? */
+static bool
+ring_fd_claimed(const struct ds_app *app, int fd)
+{
+	for (uint32_t p = 0; p < app->n_ports; p++)
+		for (uint32_t i = 0; i < app->ports[p].n_ring_fd; i++)
+			if (app->ports[p].ring_fd[i] == fd)
+				return true;
+	return false;
+}
+
+/*
+ * Find the packet sockets net_af_packet opened on interface @p ifindex for
+ * port @p port: the descriptors of this process that are packet sockets
+ * bound to it and no earlier port's. Returns how many.
+ */
+static uint32_t
+find_ring_sockets(struct ds_app *app, struct ds_port *port, int ifindex)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	if (dir == NULL)
+		return 0;
+	while ((e = readdir(dir)) != NULL && port->n_ring_fd < DS_MAX_RX_QUEUES) {
+		char link[64], target[64];
+		unsigned long ino;
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+		ssize_t n;
+
+		if (*end != '\0' || end == e->d_name || fd == dirfd(dir))
+			continue;
+		snprintf(link, sizeof(link), "/proc/self/fd/%ld", fd);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (sscanf(target, "socket:[%lu]", &ino) != 1 || !packet_socket_on(ino, ifindex) ||
+		    ring_fd_claimed(app, (int)fd))
+			continue;
+		port->ring_fd[port->n_ring_fd++] = (int)fd;
+	}
+	closedir(dir);
+	return port->n_ring_fd;
+}
+
+int
+ds_port_stats(struct ds_port *port, struct rte_eth_stats *st)
+{
+	int rc = rte_eth_stats_get(port->port_id, st);
+
+	if (rc != 0)
+		return rc;
+	/*
+	 * Reading PACKET_STATISTICS resets the kernel's counters: what each
+	 * read returns is added to the port's total, whichever thread reads.
+	 * tpacket_stats_v3 begins like the v1/v2 struct; the kernel copies
+	 * the one its ring version uses.
+	 */
+	for (uint32_t i = 0; i < port->n_ring_fd; i++) {
+		struct tpacket_stats_v3 ts;
+		socklen_t len = sizeof(ts);
+
+		if (getsockopt(port->ring_fd[i], SOL_PACKET, PACKET_STATISTICS, &ts, &len) == 0)
+			atomic_fetch_add_explicit(&port->ring_drops, ts.tp_drops,
+						  memory_order_relaxed);
+	}
+	st->imissed += atomic_load_explicit(&port->ring_drops, memory_order_relaxed);
+	return 0;
+}
+
 static int
 port_setup(struct ds_app *app, uint32_t p)
 {
@@ -163,6 +270,15 @@ port_setup(struct ds_app *app, uint32_t p)
 	DS_LOG(INFO, "port %s: %s, %u rx queue(s) x %u descriptors%s\n", port->name,
 	       info.driver_name, port->rx_queues, nrxd,
 	       conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ? ", RSS" : "");
+	if (strcmp(info.driver_name, "net_af_packet") == 0) {
+		if (find_ring_sockets(app, port, (int)info.if_index) == 0)
+			DS_LOG(WARNING, "port %s: no packet socket of the PMD found on interface "
+			       "index %u: frames its ring drops are not counted in imissed\n",
+			       port->name, info.if_index);
+		else
+			DS_LOG(INFO, "port %s: imissed counts the drops of %u packet socket "
+			       "ring(s)\n", port->name, port->n_ring_fd);
+	}
 	return 0;
 }
 
@@ -202,16 +318,24 @@ ds_ports_setup(struct ds_app *app)
 	return 0;
 }
 
+/* Stop and close every port; their ring sockets close with them. */
 void
-ds_ports_close(struct ds_app *app)
+ds_ports_stop(struct ds_app *app)
 {
 	for (uint32_t p = 0; p < app->n_ports; p++) {
-		/* main.c's mbuf check may have closed it already. */
+		app->ports[p].n_ring_fd = 0;
 		if (!rte_eth_dev_is_valid_port(app->ports[p].port_id))
 			continue;
 		rte_eth_dev_stop(app->ports[p].port_id);
 		rte_eth_dev_close(app->ports[p].port_id);
 	}
+}
+
+void
+ds_ports_close(struct ds_app *app)
+{
+	/* main.c's mbuf check may have closed them already. */
+	ds_ports_stop(app);
 	rte_mempool_free(pool);
 	pool = NULL;
 }
