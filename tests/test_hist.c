@@ -834,7 +834,7 @@ out:
 static bool
 pair_findable(const struct ds_pairs *p, uint64_t key)
 {
-	for (uint32_t i = (uint32_t)ds_hash64(key) & p->mask; p->slots[i] != 0;
+	for (uint32_t i = (uint32_t)ds_slot_hash(key) & p->mask; p->slots[i] != 0;
 	     i = (i + 1) & p->mask)
 		if (p->slots[i] == key)
 			return true;
@@ -847,7 +847,7 @@ pair_findable(const struct ds_pairs *p, uint64_t key)
  * exactly the pairs the sample keeps, each once, each reachable from its
  * home slot, each in a line marked touched. The reference
  * is a table large enough never to sample. Packets without SYN make only
- * pairs whose hash is ds_hash64(key): feed, protocol, TCP port.
+ * pairs whose hash is ds_slot_hash(key): feed, protocol, TCP port.
  */
 static void
 test_sampling_in_place(uint32_t slots, uint32_t packets, uint32_t sources, uint32_t burst)
@@ -918,7 +918,7 @@ out:
 /*
  * A protocol pair (feed 0, protocol 6) of a new source whose home slot in a
  * table of mask + 1 slots lies in [lo, hi], and whose source is in the sample
- * of @p level or out of it. Its slot hash is ds_hash64(key), as
+ * of @p level or out of it. Its slot hash is ds_slot_hash(key), as
  * ds_minbuf_count() makes it.
  */
 static uint64_t
@@ -927,7 +927,7 @@ sweep_key(uint32_t mask, uint32_t lo, uint32_t hi, bool in_sample, uint8_t level
 	for (;;) {
 		uint64_t key = (uint64_t)(DS_DIM_PROTO + 1) << DS_PAIR_DIM_SHIFT |
 			       (uint64_t)6 << DS_PAIR_VALUE_SHIFT | (*src)++;
-		uint32_t home = (uint32_t)ds_hash64(key) & mask;
+		uint32_t home = (uint32_t)ds_slot_hash(key) & mask;
 
 		if (home >= lo && home <= hi &&
 		    (ds_pair_sample_hash(key) <= UINT64_MAX >> level) == in_sample)
@@ -981,30 +981,30 @@ test_sweep_cases(void)
 		y[k] = sweep_key(p->mask, 4093 + k, 4093 + k, true, 1, &src);
 	z = sweep_key(p->mask, 4095, 4095, true, 1, &src);
 	w = sweep_key(p->mask, 4092, 4092, true, 1, &src);
-	ds_pairs_add(b, a, ds_hash64(a));
-	ds_pairs_add(b, bk, ds_hash64(bk));
-	ds_pairs_add(b, c, ds_hash64(c));
-	ds_pairs_add(b, x, ds_hash64(x));
+	ds_pairs_add(b, a, ds_slot_hash(a));
+	ds_pairs_add(b, bk, ds_slot_hash(bk));
+	ds_pairs_add(b, c, ds_slot_hash(c));
+	ds_pairs_add(b, x, ds_slot_hash(x));
 	for (uint32_t k = 0; k < 3; k++)
-		ds_pairs_add(b, y[k], ds_hash64(y[k]));
+		ds_pairs_add(b, y[k], ds_slot_hash(y[k]));
 	CHECK(p->slots[10] == a && p->slots[11] == bk && p->slots[12] == c &&
 	      p->slots[4092] == x && p->slots[4095] == y[2], "the table as built");
 	/* Fill to the load limit far from both places: the last insert starts a sweep. */
 	while (p->n < p->load_n) {
 		uint64_t f = sweep_key(p->mask, 200, 3600, true, 1, &src);
 
-		ds_pairs_add(b, f, ds_hash64(f));
+		ds_pairs_add(b, f, ds_slot_hash(f));
 	}
 	CHECK(p->sweeping && p->level == 1 && p->sweep_at == 1 && p->slots[0] == 0,
 	      "a sweep starts after slot 0 (sweeping %d, level %u, at %u)", p->sweeping, p->level,
 	      p->sweep_at);
-	ds_pairs_add(b, z, ds_hash64(z));
-	ds_pairs_add(b, w, ds_hash64(w));
+	ds_pairs_add(b, z, ds_slot_hash(z));
+	ds_pairs_add(b, w, ds_slot_hash(w));
 	CHECK(p->slots[0] == z && p->slots[1] == w, "Z in 0, W wrapped to 1");
 	ds_pairs_sweep(b, 11);
 	CHECK(p->slots[10] == a && p->slots[11] == 0 && p->slots[12] == c && p->sweep_at == 12,
 	      "the sweep dropped B and stopped at 11");
-	ds_pairs_add(b, c, ds_hash64(c));
+	ds_pairs_add(b, c, ds_slot_hash(c));
 	CHECK(copies(p, c) == 2, "C not found from home: a second copy (%u)", copies(p, c));
 	ds_minbuf_seal(b);
 	for (uint32_t i = 0; i <= p->mask; i++)
@@ -1021,7 +1021,7 @@ test_sweep_cases(void)
 	for (uint32_t k = 0; k < 1000; k++) {
 		uint64_t f = sweep_key(p->mask, 200, 3600, true, 2, &src);
 
-		ds_pairs_add(b, f, ds_hash64(f));
+		ds_pairs_add(b, f, ds_slot_hash(f));
 		most = p->n > most ? p->n : most;
 	}
 	CHECK(p->level >= 2 && most <= p->load_n + (p->mask + 1) / 8,
@@ -1120,6 +1120,139 @@ test_syn_key(void)
 	ds_minbuf_free(b);
 }
 
+/* Longest run of occupied slots in a table of n slots, wrapping round. */
+static uint32_t
+longest_run(const uint64_t *slot, uint32_t n)
+{
+	uint32_t best = 0, run = 0;
+
+	for (uint32_t i = 0; i < 2 * n && best < n; i++) {
+		run = slot[i % n] != 0 ? run + 1 : 0;
+		best = run > best ? run : best;
+	}
+	return best < n ? best : n;
+}
+
+/*
+ * Keys a sender aimed at the first slots of a table, for the unkeyed hashes
+ * (seeds 0): windows of SYNs (fingerprint dictionary), ASes (AS dictionary),
+ * sources (pair table, their TCP port pair).
+ */
+struct flood {
+	uint16_t win[2048];
+	uint32_t asn[1024];
+	uint32_t src[900];
+};
+
+static const uint8_t flood_opts[] = {2, 4, 8, 1, 3};
+
+static void
+flood_aim(struct flood *f, const struct ds_minbuf *b)
+{
+	uint32_t n = 0;
+
+	ds_hist_set_seeds(0, 0);
+	for (uint32_t w = 0; w < 65536 && n < 2048; w++) {
+		struct ds_pkt p = tcp(1, 1, 23, DS_TCP_SYN, (uint16_t)w, flood_opts, 5);
+		struct ds_syn_key k;
+
+		ds_syn_key_of(&p, &k);
+		if ((k.fp_hash & b->fps.mask) < (b->fps.mask + 1) / 16)
+			f->win[n++] = (uint16_t)w;
+	}
+	CHECK(n == 2048, "aimed windows (%u)", n);
+	n = 0;
+	for (uint32_t asn = 1; n < 1024; asn++)
+		if ((ds_slot_hash(asn) & b->asns.mask) < (b->asns.mask + 1) / 16)
+			f->asn[n++] = asn;
+	n = 0;
+	for (uint32_t src = 1; n < 900; src++) {
+		uint64_t key = (uint64_t)(DS_DIM_TCP_DST_PORT + 1) << DS_PAIR_DIM_SHIFT |
+			       (uint64_t)23 << DS_PAIR_VALUE_SHIFT | src;
+
+		if ((ds_slot_hash(key) & b->pairs.mask) < 64)
+			f->src[n++] = src;
+	}
+}
+
+/* Count the aimed keys; the longest runs of the three tables. */
+static void
+flood_count(struct ds_minbuf *b, const struct flood *f, uint32_t run[3])
+{
+	ds_minbuf_reset(b, 1);
+	for (uint32_t i = 0; i < 2048; i++) {
+		struct ds_pkt p = tcp(1, 1, 23, DS_TCP_SYN, f->win[i], flood_opts, 5);
+
+		ds_minbuf_count(b, 0, &p, 60, NULL, 0, 0);
+	}
+	for (uint32_t i = 0; i < 1024; i++) {
+		struct ds_pkt p = tcp(2, 1, 80, DS_TCP_ACK, 0, NULL, 0);
+		struct ds_src_geo g = {f->asn[i], 1, DS_HOME_MAX};
+
+		ds_minbuf_count(b, 0, &p, 60, &g, 0, 0);
+	}
+	for (uint32_t i = 0; i < 900; i++) {
+		struct ds_pkt p = tcp(f->src[i], 1, 23, DS_TCP_ACK, 0, NULL, 0);
+
+		ds_minbuf_count(b, 0, &p, 60, NULL, 0, 0);
+	}
+	ds_minbuf_flush(b);
+	run[0] = longest_run(b->fps.slot_id, b->fps.mask + 1);
+	run[1] = longest_run(b->asns.slot_id, b->asns.mask + 1);
+	run[2] = longest_run(b->pairs.slots, b->pairs.mask + 1);
+}
+
+/*
+ * A sender who can compute the tables' hashes can aim its keys at one run
+ * of slots, and every probe then walks the run. With the hashes unkeyed
+ * (seeds 0) the aimed keys must form one run each: the attack works, so
+ * the test can see it. Keyed with three random seeds, the longest run of
+ * the same keys must be short. Then the sample: sources chosen to be kept
+ * at level 8 by the unkeyed hash must mostly be dropped by a keyed one.
+ */
+static void
+test_keyed_hashes(void)
+{
+	struct ds_hist_limits lim = {1, 16384, 64, 1024, 2048, 0};
+	struct ds_minbuf *b = ds_minbuf_create(&lim);
+	static struct flood f;
+	uint32_t run[3], kept = 0, chosen[200], n = 0;
+
+	printf("keyed hashes: keys aimed at one run of slots\n");
+	CHECK(b != NULL, "buffer");
+	if (b == NULL)
+		return;
+	flood_aim(&f, b);
+	flood_count(b, &f, run);
+	printf("  unkeyed: longest runs %u (fingerprints, of %u slots), %u (ASes, of %u), %u "
+	       "(pairs, of %u)\n", run[0], b->fps.mask + 1, run[1], b->asns.mask + 1, run[2],
+	       b->pairs.mask + 1);
+	CHECK(b->fps.n == 2048 && b->asns.n == 1024 && run[0] >= 2048 && run[1] >= 1024 &&
+	      run[2] >= 900, "unkeyed, the aimed keys form one run each (%u, %u, %u)", run[0],
+	      run[1], run[2]);
+	for (int r = 0; r < 3; r++) {
+		ds_hist_set_seeds(rnd(), rnd());
+		flood_count(b, &f, run);
+		printf("  keyed: longest runs %u, %u, %u\n", run[0], run[1], run[2]);
+		CHECK(b->fps.n == 2048 && b->asns.n == 1024 && b->pairs.level == 0,
+		      "every key counted, unsampled (%u fingerprints, %u ASes, level %u)", b->fps.n,
+		      b->asns.n, b->pairs.level);
+		CHECK(run[0] <= 128 && run[1] <= 128 && run[2] <= 300,
+		      "keyed, the longest runs are short (%u, %u, %u)", run[0], run[1], run[2]);
+	}
+
+	ds_hist_set_seeds(0, 0);
+	for (uint32_t src = 1; n < 200; src++)
+		if (ds_pair_sample_hash(src) <= UINT64_MAX >> 8)
+			chosen[n++] = src;
+	ds_hist_set_seeds(rnd(), rnd());
+	for (uint32_t i = 0; i < n; i++)
+		kept += ds_pair_sample_hash(chosen[i]) <= UINT64_MAX >> 8;
+	CHECK(kept <= 10, "keyed, %u of 200 sources chosen for level 8 are still kept", kept);
+	ds_hist_set_seeds(0, 0);
+	ds_minbuf_free(b);
+}
+
 int
 main(void)
 {
@@ -1143,6 +1276,14 @@ main(void)
 	test_signatures_watch_fingerprints();
 	test_syn_key();
 	test_srcset_top_values();
+	test_keyed_hashes();
+	/* The merge and the in-place sampling again, with keyed hashes. */
+	ds_hist_set_seeds(rnd(), rnd());
+	test_merge_equals_reference(4, 50000, 3000);
+	test_sampling_merge();
+	test_sampling_in_place(4096, 120000, 20000, 32);
+	test_sweep_cases();
+	ds_hist_set_seeds(0, 0);
 	printf("%s (%d failure%s)\n", failures ? "FAIL" : "PASS", failures,
 	       failures == 1 ? "" : "s");
 	return failures ? 1 : 0;

@@ -3455,6 +3455,64 @@ case_dump_formats(void)
 	return 0;
 }
 
+/* Longest run of used slots in a struct ds_dump_sums' index, wrapping round. */
+static uint32_t
+sums_longest_run(const struct ds_dump_sums *s)
+{
+	uint32_t best = 0, run = 0;
+
+	for (uint32_t i = 0; i < 2 * s->n_slots && best < s->n_slots; i++) {
+		run = s->slot[i % s->n_slots] != 0 ? run + 1 : 0;
+		best = run > best ? run : best;
+	}
+	return best;
+}
+
+/*
+ * The labels the sums index are values a sender chose. 2048 labels aimed at
+ * the first 256 of the index's 4096 slots by the unkeyed hash form one run
+ * there; keyed with a random seed (ds_dump_sums_set_seed()) the same labels
+ * must spread, and every sum must still be right.
+ */
+static int
+case_sums_keyed(void)
+{
+	static char labels[2048][16];
+	uint32_t n = 0, runs[4];
+	uint64_t seed = (uint64_t)now_s() * 0x9e3779b97f4a7c15ULL;
+
+	for (uint32_t v = 0; n < 2048; v++) {
+		int len = snprintf(labels[n], sizeof(labels[n]), "w%u", v);
+
+		if ((ds_murmur64a(labels[n], (size_t)len, 0) & 4095) < 256)
+			n++;
+	}
+	for (int r = 0; r < 4; r++) {
+		struct ds_dump_sums s = {0};
+		bool sums_ok = true;
+
+		ds_dump_sums_set_seed(r == 0 ? 0 : seed + (uint64_t)r);
+		for (int pass = 0; pass < 2; pass++)
+			for (uint32_t i = 0; i < n; i++)
+				CHECK(ds_dump_sums_add(&s, labels[i], strlen(labels[i]), i) == 0,
+				      "sums: add %s", labels[i]);
+		for (uint32_t i = 0; i < s.n; i++)
+			sums_ok &= s.sum[i] == 2 * (uint64_t)i;
+		runs[r] = sums_longest_run(&s);
+		CHECK(s.n == n && s.n_slots == 4096 && sums_ok,
+		      "sums: %u labels in %u slots, every sum twice its value: %d", s.n, s.n_slots,
+		      sums_ok);
+		ds_dump_sums_free(&s);
+	}
+	ds_dump_sums_set_seed(0);
+	printf("  sums index: longest run %u unkeyed, %u %u %u keyed\n", runs[0], runs[1],
+	       runs[2], runs[3]);
+	CHECK(runs[0] >= 2048, "sums: unkeyed, the aimed labels form one run (%u)", runs[0]);
+	CHECK(runs[1] <= 128 && runs[2] <= 128 && runs[3] <= 128,
+	      "sums: keyed, the longest runs are short (%u, %u, %u)", runs[1], runs[2], runs[3]);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(void);
@@ -3476,6 +3534,7 @@ static const struct {
 	{ "retention 0 and index trimming", case_retention },
 	{ "65536 TCP and UDP ports in one minute", case_big_minute },
 	{ "zset payloads and HyperLogLogs built as Redis builds them", case_dump_formats },
+	{ "sums by label: a keyed index spreads aimed labels", case_sums_keyed },
 	{ "NOSCRIPT: SCRIPT FLUSH and a restart", case_noscript },
 	{ "command timeout is -ETIMEDOUT", case_command_timeout },
 	{ "AUTH: password, ACL user, refusals", case_auth },

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +40,7 @@
 #include <rte_mempool.h>
 
 #include "ds_app.h"
+#include "ds_dump.h"
 #include "ds_jsonl.h"
 
 RTE_LOG_REGISTER_DEFAULT(ds_logtype, INFO);
@@ -655,6 +657,26 @@ check_mbufs(void)
 	return total;
 }
 
+/*
+ * Key the hashes of the tables a sender fills (ds_hist.h, "Keyed hashes";
+ * the Redis writer's sums by label). A replay keeps the unkeyed sample of
+ * sources, so that replaying a capture gives the same minutes every time.
+ */
+static int
+seed_hashes(void)
+{
+	uint64_t s[3];
+
+	if (getrandom(s, sizeof(s), 0) != (ssize_t)sizeof(s)) {
+		fprintf(stderr, "darkscope: cannot read random bytes for the hash keys: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	ds_hist_set_seeds(s[0], app.replay ? 0 : s[1]);
+	ds_dump_sums_set_seed(s[2]);
+	return 0;
+}
+
 static int
 load_config(const char *path, struct ds_config **cfg)
 {
@@ -705,6 +727,8 @@ main(int argc, char **argv)
 	app.progress = app.replay && !cli.no_progress && isatty(STDERR_FILENO);
 	for (uint32_t f = 0; f < app.cfg->n_feeds; f++)
 		app.feed_names[f] = app.cfg->feeds[f].name;
+	if (seed_hashes() < 0)
+		return EXIT_FAILURE;
 
 	/* Before the EAL: a refusal then costs no cleanup and no wait for the geo tables. */
 	rc = check_redis(&cli);

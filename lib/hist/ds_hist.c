@@ -21,6 +21,15 @@
 
 #include "ds_hist.h"
 
+struct ds_hist_seeds ds_hist_seeds;
+
+void
+ds_hist_set_seeds(uint64_t slot, uint64_t sample)
+{
+	ds_hist_seeds.slot = slot;
+	ds_hist_seeds.sample = sample;
+}
+
 static const uint32_t dim_size[DS_DIM_MAX] = {
 	[DS_DIM_PROTO] = 256,
 	[DS_DIM_TCP_DST_PORT] = 65536,
@@ -294,12 +303,12 @@ pair_hash(const struct ds_minbuf *b, uint64_t key)
 	uint32_t id = (uint32_t)(key >> DS_PAIR_VALUE_SHIFT & DS_PAIR_VALUE_MASK);
 
 	if (dim == DS_DIM_TCP_SYN_OPTIONS + 1)
-		return ds_hash64((key & ~value_bits) ^ ds_dict_hash(&b->layouts, id));
+		return ds_slot_hash((key & ~value_bits) ^ ds_dict_hash(&b->layouts, id));
 	if (dim == DS_DIM_TCP_FINGERPRINT + 1)
-		return ds_hash64((key & ~value_bits) ^ ds_dict_hash(&b->fps, id));
+		return ds_slot_hash((key & ~value_bits) ^ ds_dict_hash(&b->fps, id));
 	if (dim == DS_DIM_SRC_ASN + 1)
-		return ds_hash64((key & ~value_bits) ^ ds_asns_hash(&b->asns, id));
-	return ds_hash64(key);
+		return ds_slot_hash((key & ~value_bits) ^ ds_asns_hash(&b->asns, id));
+	return ds_slot_hash(key);
 }
 
 /*
@@ -386,7 +395,7 @@ asns_clear(struct ds_asns *a)
 		 * place, so probing finds it again.
 		 */
 		for (uint32_t id = a->n; id-- > 0;) {
-			uint32_t i = (uint32_t)ds_hash64(a->by_id[id]) & a->mask;
+			uint32_t i = (uint32_t)ds_slot_hash(a->by_id[id]) & a->mask;
 
 			while ((uint32_t)a->slot_id[i] != id + 1)
 				i = (i + 1) & a->mask;
@@ -708,7 +717,7 @@ acc_grow(struct ds_merge *m)
 
 		if (m->acc[i].key == 0)
 			continue;
-		j = (uint32_t)ds_hash64(m->acc[i].key) & (cap - 1);
+		j = (uint32_t)ds_slot_hash(m->acc[i].key) & (cap - 1);
 		while (a[j].key != 0)
 			j = (j + 1) & (cap - 1);
 		a[j] = m->acc[i];
@@ -726,7 +735,7 @@ acc_get(struct ds_merge *m, uint64_t key)
 
 	if (m->acc_n + 1 > (m->acc_mask + 1) / 2 && acc_grow(m) < 0)
 		return NULL;
-	i = (uint32_t)ds_hash64(key) & m->acc_mask;
+	i = (uint32_t)ds_slot_hash(key) & m->acc_mask;
 	while (m->acc[i].key != 0 && m->acc[i].key != key)
 		i = (i + 1) & m->acc_mask;
 	if (m->acc[i].key == 0) {
@@ -1020,11 +1029,11 @@ merge_pairs(struct ds_merge *m, struct ds_minbuf *const *bufs, uint32_t n, uint8
 				key &= ~((uint64_t)DS_PAIR_VALUE_MASK << DS_PAIR_VALUE_SHIFT);
 				key |= (uint64_t)g << DS_PAIR_VALUE_SHIFT;
 				e->acc = acc_key(feed, dimf - 1, value);
-				__builtin_prefetch(&m->acc[ds_hash64(e->acc) & m->acc_mask], 1);
+				__builtin_prefetch(&m->acc[ds_slot_hash(e->acc) & m->acc_mask], 1);
 			}
 			e->key = key;
 			e->feed = feed;
-			e->slot = (uint32_t)ds_hash64(key) & mask;
+			e->slot = (uint32_t)ds_slot_hash(key) & mask;
 			__builtin_prefetch(&m->uni[e->slot], 1);
 			if (++nq < MERGE_BATCH)
 				continue;

@@ -281,15 +281,55 @@ ds_hash64(uint64_t x)
 	return x;
 }
 
+/*
+ * Keyed hashes
+ * ------------
+ * Every key a table here holds is chosen by a sender: a source address, a
+ * port, a SYN's window and options, an AS by the source's address. With a
+ * hash anyone can compute, a sender could aim thousands of keys at one run
+ * of slots, and every probe into that run would walk it: a few thousand
+ * SYNs whose windows all land in one run of the fingerprint dictionary
+ * would make each SYN cost thousands of probes. So the slot of a key in any
+ * table of the workers and of the merge is ds_slot_hash(), keyed with a
+ * secret of the process; where a key lands changes no count. The sample of
+ * sources (ds_pair_sample_hash()) is keyed too, or a sender could choose
+ * sources that every sampling level keeps and so multiply its weight in the
+ * estimates; but which sources a sampled minute keeps is then the process's
+ * choice, and a replay that must come out the same every time sets no
+ * sample seed. ds_hash64() itself stays unkeyed, for identities that must
+ * not change between runs (ds_hist_src6()).
+ */
+
+/** The seeds of the keyed hashes; both 0 (unkeyed) until ds_hist_set_seeds(). */
+struct ds_hist_seeds {
+	uint64_t slot;          /**< where keys land in the tables */
+	uint64_t sample;        /**< which sources a sampled minute keeps */
+};
+
+extern struct ds_hist_seeds ds_hist_seeds;
+
+/**
+ * Key this process's hashes. Call it once, before any buffer counts a packet
+ * or any merge runs: keys already in a table would no longer be found.
+ */
+void ds_hist_set_seeds(uint64_t slot, uint64_t sample);
+
+/** Slot hash of a key in every open-addressing table (see "Keyed hashes"). */
+static inline __attribute__((always_inline)) uint64_t
+ds_slot_hash(uint64_t key)
+{
+	return ds_hash64(key ^ ds_hist_seeds.slot);
+}
+
 /**
  * The hash that decides whether a pair is in the sample: that of its feed and
  * source alone, so a source is kept or dropped with all of its pairs (see the
- * overview). It is also the slot hash of the feed's own pair.
+ * overview).
  */
-static inline uint64_t
+static inline __attribute__((always_inline)) uint64_t
 ds_pair_sample_hash(uint64_t key)
 {
-	return ds_hash64(key & DS_PAIR_SOURCE_BITS);
+	return ds_hash64((key & DS_PAIR_SOURCE_BITS) ^ ds_hist_seeds.sample);
 }
 
 /** Identity of an IPv6 source in 32 bits (see the overview). */
@@ -441,8 +481,8 @@ ds_dict_kinds_mix(const uint64_t *kinds)
 static inline __attribute__((always_inline)) uint64_t
 ds_dict_key_hash_mixed(uint64_t w0, uint64_t kinds0, uint64_t kinds_mix)
 {
-	return ds_hash64(ds_mix_pair(w0, kinds0, 0x243f6a8885a308d3ULL, 0x13198a2e03707344ULL) ^
-			 kinds_mix);
+	return ds_slot_hash(ds_mix_pair(w0, kinds0, 0x243f6a8885a308d3ULL, 0x13198a2e03707344ULL) ^
+			    kinds_mix);
 }
 
 /**
@@ -533,7 +573,7 @@ uint64_t ds_fingerprint_hash(const struct ds_fingerprint *fp);
 static inline uint32_t
 ds_asns_id(struct ds_asns *a, uint32_t asn)
 {
-	uint32_t i = (uint32_t)ds_hash64(asn) & a->mask;
+	uint32_t i = (uint32_t)ds_slot_hash(asn) & a->mask;
 
 	while (a->slot_id[i] != 0) {
 		if (a->slot_id[i] >> 32 == asn)
@@ -582,7 +622,7 @@ ds_minbuf_prefetch(const struct ds_minbuf *b, uint32_t feed, const struct ds_pkt
 	const struct ds_feed_hist *f = &b->feeds[feed];
 
 	if (g != NULL) {
-		__builtin_prefetch(&b->asns.slot_id[(uint32_t)ds_hash64(g->asn) & b->asns.mask]);
+		__builtin_prefetch(&b->asns.slot_id[(uint32_t)ds_slot_hash(g->asn) & b->asns.mask]);
 		__builtin_prefetch(&f->dims[DS_DIM_SRC_COUNTRY].count[g->cc], 1);
 	}
 	if (!(p->flags & DS_PKT_F_L4))
@@ -616,7 +656,7 @@ ds_minbuf_prefetch(const struct ds_minbuf *b, uint32_t feed, const struct ds_pkt
 		ds_dense_inc(&f->dims[d], (v));                                            \
 		if (keep) {                                                                \
 			key = DS_PAIR(d, (v));                                             \
-			ds_pairs_push(b, key, ds_hash64(key));                             \
+			ds_pairs_push(b, key, ds_slot_hash(key));                          \
 		}                                                                          \
 	} while (0)
 
@@ -627,7 +667,7 @@ ds_minbuf_prefetch(const struct ds_minbuf *b, uint32_t feed, const struct ds_pkt
 		if (keep) {                                                                \
 			key = DS_PAIR(d, 0);                                               \
 			ds_pairs_push(b, key | (uint64_t)(id) << DS_PAIR_VALUE_SHIFT,       \
-				      ds_hash64(key ^ (keyhash)));                         \
+				      ds_slot_hash(key ^ (keyhash)));                      \
 		}                                                                          \
 	} while (0)
 
@@ -667,9 +707,7 @@ ds_minbuf_count_key(struct ds_minbuf *b, uint32_t feed, const struct ds_pkt *p, 
 	struct ds_feed_hist *f = &b->feeds[feed];
 	uint32_t src = p->ip_version == 4 ? p->src4 : ds_hist_src6(p->src6);
 	uint64_t base = (uint64_t)feed << DS_PAIR_FEED_SHIFT | src;
-	/* The source's sample hash, also the slot hash of the feed's own pair (key base). */
-	uint64_t sample = ds_pair_sample_hash(base);
-	bool keep = sample <= b->pairs.keep_max;
+	bool keep = ds_pair_sample_hash(base) <= b->pairs.keep_max;
 	uint64_t key;
 	uint32_t v;
 	enum ds_dim dim;
@@ -684,7 +722,7 @@ ds_minbuf_count_key(struct ds_minbuf *b, uint32_t feed, const struct ds_pkt *p, 
 	f->bytes += wire_len;
 	f->proto_bytes[p->proto] += wire_len;
 	if (keep)
-		ds_pairs_push(b, base, sample);
+		ds_pairs_push(b, base, ds_slot_hash(base));
 	DS_COUNT(DS_DIM_PROTO, p->proto);
 	if (g != NULL) {
 		DS_COUNT(DS_DIM_SRC_COUNTRY, g->cc);

@@ -416,6 +416,18 @@ ds_dump_zset_free(struct ds_dump_zset *z)
 
 /* --- sums by label ----------------------------------------------------------------------- */
 
+/*
+ * The labels are values a sender chose (ports, windows, fingerprints): with
+ * a hash anyone can compute, it could aim them all at one run of slots.
+ */
+static uint64_t sums_seed;
+
+void
+ds_dump_sums_set_seed(uint64_t seed)
+{
+	sums_seed = seed;
+}
+
 static uint32_t
 sums_find(const struct ds_dump_sums *s, const char *label, size_t len, uint64_t h)
 {
@@ -477,7 +489,7 @@ ds_dump_sums_reserve(struct ds_dump_sums *s, uint32_t n, size_t len)
 			const char *l = s->labels + s->off[k];
 			size_t ln = s->off[k + 1] - s->off[k];
 
-			s->slot[sums_find(s, l, ln, ds_murmur64a(l, ln, 0))] = k + 1;
+			s->slot[sums_find(s, l, ln, ds_murmur64a(l, ln, sums_seed))] = k + 1;
 		}
 		free(old);
 	}
@@ -487,7 +499,7 @@ ds_dump_sums_reserve(struct ds_dump_sums *s, uint32_t n, size_t len)
 int
 ds_dump_sums_add(struct ds_dump_sums *s, const char *label, size_t len, uint64_t v)
 {
-	uint64_t h = ds_murmur64a(label, len, 0);
+	uint64_t h = ds_murmur64a(label, len, sums_seed);
 	uint32_t i;
 
 	if (s->n_slots > 0) {

@@ -106,4 +106,11 @@ void ds_dump_sums_clear(struct ds_dump_sums *s);
 /* Forget every label; the buffers are freed. */
 void ds_dump_sums_free(struct ds_dump_sums *s);
 
+/*
+ * Key the hash that indexes every struct ds_dump_sums of the process with a
+ * secret (0, the default, is MurmurHash64A unkeyed). Call it before the first
+ * label is added: labels already indexed would no longer be found.
+ */
+void ds_dump_sums_set_seed(uint64_t seed);
+
 #endif /* DS_DUMP_H */
