@@ -190,6 +190,51 @@ def case_ring_drops(checks, ns, server, cap, tr, work):
         d.compare_json_redis(checks, label, d.index_jsonl(lines), c, feeds=["dark"])
 
 
+def case_two_ports_one_interface(checks, ns, server, cap, tr, work):
+    """Two af_packet ports on one interface: each counts its own ring's drops.
+
+    The PMD puts the sockets of both ports in one fanout group, so the
+    kernel shares the frames between them as between the queues of one
+    port, each into its own 64-frame ring. The sensor is stopped while the
+    capture is sent, as in case_ring_drops. Each ring then drops, so each
+    port must report drops of its own, and the ports' rx + imissed must add
+    up to the frames sent: a port that took the other's socket too would
+    report all the drops, and the other none."""
+    label = "two ports"
+    t = tr["total"]
+    jl = os.path.join(work, "two-ports.jsonl")
+    ports = [("v%d" % i, "net_af_packet%d,iface=%s,framecnt=%d" % (i, ns.a, RING_FRAMES))
+             for i in range(2)]
+    cfg = d.config_text(server.sock, feeds=FEEDS, ports=ports, time_source="clock")
+    bg = d.Background(cfg, ["--jsonl", jl], netns=ns.name)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and bg.running() and " polls " not in bg.stderr():
+        time.sleep(0.1)
+    for name, _ in ports:
+        checks.ok("port %s: imissed counts the drops of 1 packet socket ring(s)" % name
+                  in bg.stderr(), "%s: port %s found its one socket (log line)" % (label, name))
+    bg.signal(signal.SIGSTOP)
+    try:
+        sent = ns.send_pcap(ns.b, cap, 2 * RATE)
+        time.sleep(1)
+    finally:
+        bg.signal(signal.SIGCONT)
+    checks.eq("%s: sender: frames sent" % label, sent["sent"], t["frames"])
+    time.sleep(2)
+    bg.signal(signal.SIGTERM)
+    res = bg.wait(90)
+    checks.eq("%s: SIGTERM: exit code" % label, res.rc, 0)
+    total = 0
+    for name, _ in ports:
+        m = re.search(r"port %s: rx (\d+) packets \d+ bytes, imissed (\d+)" % name, res.err)
+        rx, missed = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+        total += rx + missed
+        checks.ok(m is not None and rx <= RING_FRAMES and missed > 0,
+                  "%s: port %s: at most its ring received (%d) and it counted drops (%d): %s" % (
+                      label, name, rx, missed, m.group(0) if m else "no port line"))
+    checks.eq("%s: both ports' rx + imissed vs frames sent" % label, total, sent["sent"])
+
+
 def main():
     d.need_root_and_ip()
     d.darkscope_bin()
@@ -212,6 +257,7 @@ def main():
         live_case(checks, ns, server, cap, tr, work, "live", 1, "auto")
         live_case(checks, ns, server, cap, tr, work, "live 2 queues", 2, "0@0,1@1,2@1")
         case_ring_drops(checks, ns, server, cap, tr, work)
+        case_two_ports_one_interface(checks, ns, server, cap, tr, work)
         server.stop()
     finally:
         ns.delete()

@@ -23,6 +23,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -147,20 +148,33 @@ ring_fd_claimed(const struct ds_app *app, int fd)
 	return false;
 }
 
+static int
+cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
 /*
- * Find the packet sockets net_af_packet opened on interface @p ifindex for
- * port @p port: the descriptors of this process that are packet sockets
- * bound to it and no earlier port's. Returns how many.
+ * Find the @p want packet sockets net_af_packet opened on interface
+ * @p ifindex for port @p port: among the descriptors of this process that are
+ * packet sockets bound to it and no earlier port's, the lowest ones. The PMD
+ * opens its sockets while EAL probes the vdevs, in the order of the
+ * configuration's ports, so two ports on one interface take theirs in turn.
+ * Returns how many.
  */
 static uint32_t
-find_ring_sockets(struct ds_app *app, struct ds_port *port, int ifindex)
+find_ring_sockets(struct ds_app *app, struct ds_port *port, int ifindex, uint32_t want)
 {
 	DIR *dir = opendir("/proc/self/fd");
+	int found[DS_MAX_PORTS * DS_MAX_RX_QUEUES];
+	uint32_t n_found = 0;
 	struct dirent *e;
 
 	if (dir == NULL)
 		return 0;
-	while ((e = readdir(dir)) != NULL && port->n_ring_fd < DS_MAX_RX_QUEUES) {
+	while ((e = readdir(dir)) != NULL && n_found < RTE_DIM(found)) {
 		char link[64], target[64];
 		unsigned long ino;
 		char *end;
@@ -177,9 +191,12 @@ find_ring_sockets(struct ds_app *app, struct ds_port *port, int ifindex)
 		if (sscanf(target, "socket:[%lu]", &ino) != 1 || !packet_socket_on(ino, ifindex) ||
 		    ring_fd_claimed(app, (int)fd))
 			continue;
-		port->ring_fd[port->n_ring_fd++] = (int)fd;
+		found[n_found++] = (int)fd;
 	}
 	closedir(dir);
+	qsort(found, n_found, sizeof(found[0]), cmp_int);
+	for (uint32_t i = 0; i < n_found && i < want && port->n_ring_fd < DS_MAX_RX_QUEUES; i++)
+		port->ring_fd[port->n_ring_fd++] = found[i];
 	return port->n_ring_fd;
 }
 
@@ -271,7 +288,8 @@ port_setup(struct ds_app *app, uint32_t p)
 	       info.driver_name, port->rx_queues, nrxd,
 	       conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ? ", RSS" : "");
 	if (strcmp(info.driver_name, "net_af_packet") == 0) {
-		if (find_ring_sockets(app, port, (int)info.if_index) == 0)
+		/* Its max_rx_queues is its qpairs: one socket each. */
+		if (find_ring_sockets(app, port, (int)info.if_index, info.max_rx_queues) == 0)
 			DS_LOG(WARNING, "port %s: no packet socket of the PMD found on interface "
 			       "index %u: frames its ring drops are not counted in imissed\n",
 			       port->name, info.if_index);
