@@ -356,7 +356,8 @@ test_layout_bound(void)
 		const struct ds_rollup_dim *d = &r->feeds[0].dims[DS_DIM_TCP_SYN_OPTIONS];
 
 		CHECK(d->n == 5, "4 layouts + other, got %u", d->n);
-		CHECK(r->names[DS_DIM_TCP_SYN_OPTIONS].n == 4, "rollup layouts %u", r->names[DS_DIM_TCP_SYN_OPTIONS].n);
+		CHECK(r->names[DS_DIM_TCP_SYN_OPTIONS].n == 4, "rollup layouts %u",
+		      r->names[DS_DIM_TCP_SYN_OPTIONS].n);
 		other = find(r, 0, DS_DIM_TCP_SYN_OPTIONS, DS_ROLLUP_OTHER);
 		CHECK(other != NULL && other->packets == 20 - 4, "other holds the rest");
 		for (uint32_t i = 0; i < d->n; i++)
@@ -1029,7 +1030,7 @@ test_sweep_cases(void)
 	ds_minbuf_free(b);
 }
 
-/* A random decoded SYN with n option kinds; kinds beyond n stay zero, as ds_decode() leaves them. */
+/* A random decoded SYN with n option kinds; kinds beyond n stay zero, as ds_decode() does. */
 static struct ds_pkt
 random_syn(uint8_t n)
 {
