@@ -12,8 +12,9 @@ sensor gets SIGTERM.
 It runs twice: one receive queue polled by one worker, then two queues
 (af_packet qpairs=2, a PACKET_FANOUT group spreading flows like RSS) polled
 by two workers (an lcore map, so two workers fit on a two-CPU machine),
-whose minutes the control thread merges. A third run makes the socket's
-ring drop frames and requires every one of them in the port's imissed.
+whose minutes the control thread merges. Then the socket's ring is made
+to drop frames, on one port and on two ports sharing the interface, and
+every frame dropped must be in a port's imissed.
 
 Expected, summed over the minutes the sensor wrote (wall-clock minutes, so
 only sums compare): packets == frames in the feed's prefixes, outside ==
@@ -141,6 +142,26 @@ def live_case(checks, ns, server, cap, tr, work, label, queues, lcores):
         d.compare_json_redis(checks, label, d.index_jsonl(lines), c, feeds=["dark"])
 
 
+def send_while_stopped(checks, label, bg, ns, cap, t):
+    """Send the capture while the sensor is stopped (SIGSTOP), so that its
+    rings fill and drop the rest; then continue it, and end it with SIGTERM
+    once it has read the rings. Returns (frames sent, kernel rx on a, Result)."""
+    rx0, _ = ns.link_stats(ns.a)
+    bg.signal(signal.SIGSTOP)
+    try:
+        sent = ns.send_pcap(ns.b, cap, 2 * RATE)
+        time.sleep(1)
+        rx1, _ = ns.link_stats(ns.a)
+    finally:
+        bg.signal(signal.SIGCONT)
+    checks.eq("%s: sender: frames sent" % label, sent["sent"], t["frames"])
+    time.sleep(2)
+    bg.signal(signal.SIGTERM)
+    res = bg.wait(90)
+    checks.eq("%s: SIGTERM: exit code" % label, res.rc, 0)
+    return sent["sent"], rx1 - rx0, res
+
+
 def case_ring_drops(checks, ns, server, cap, tr, work):
     """Frames the socket's ring drops are counted, not lost silently.
 
@@ -155,37 +176,25 @@ def case_ring_drops(checks, ns, server, cap, tr, work):
     jl = os.path.join(work, "ring-drops.jsonl")
     with server.client() as c:
         c.call("FLUSHALL")
-    rx0, _ = ns.link_stats(ns.a)
     bg = d.start_live_sensor(ns, server.sock, FEEDS, jl, dev_args=",framecnt=%d" % RING_FRAMES)
     checks.ok("imissed counts the drops of 1 packet socket ring(s)" in bg.stderr(),
               "%s: the sensor found the PMD's socket (log line)" % label)
-    bg.signal(signal.SIGSTOP)
-    try:
-        sent = ns.send_pcap(ns.b, cap, 2 * RATE)
-        time.sleep(1)
-        rx1, _ = ns.link_stats(ns.a)
-    finally:
-        bg.signal(signal.SIGCONT)
-    checks.eq("%s: sender: frames sent" % label, sent["sent"], t["frames"])
-    checks.eq("%s: kernel: frames received on %s" % (label, ns.a), rx1 - rx0, sent["sent"])
-    time.sleep(2)
-    bg.signal(signal.SIGTERM)
-    res = bg.wait(90)
-    checks.eq("%s: SIGTERM: exit code" % label, res.rc, 0)
+    sent, kernel_rx, res = send_while_stopped(checks, label, bg, ns, cap, t)
+    checks.eq("%s: kernel: frames received on %s" % (label, ns.a), kernel_rx, sent)
     if not os.path.exists(jl):
         d.die("no JSON lines written; nothing to compare")
     lines = d.read_jsonl(jl)
     rx = d.sum_counter(lines, "rx_packets")
     missed = d.sum_counter(lines, "port.veth.imissed")
-    d.log("     %s: sent %d, received %d, imissed %d" % (label, sent["sent"], rx, missed))
+    d.log("     %s: sent %d, received %d, imissed %d" % (label, sent, rx, missed))
     checks.eq("%s: counters rx_packets + port.veth.imissed summed vs frames sent" % label,
-              rx + missed, sent["sent"])
+              rx + missed, sent)
     checks.ok(0 < rx <= RING_FRAMES,
               "%s: frames received %d: the ring's, at most %d" % (label, rx, RING_FRAMES))
     m = re.search(r"port veth: rx (\d+) packets \d+ bytes, imissed (\d+)", res.err)
-    checks.ok(m is not None and int(m.group(1)) + int(m.group(2)) == sent["sent"],
+    checks.ok(m is not None and int(m.group(1)) + int(m.group(2)) == sent,
               "%s: exit statistics rx + imissed == %d: %s" % (
-                  label, sent["sent"], m.group(0) if m else "no port line"))
+                  label, sent, m.group(0) if m else "no port line"))
     with server.client() as c:
         d.compare_json_redis(checks, label, d.index_jsonl(lines), c, feeds=["dark"])
 
@@ -213,17 +222,7 @@ def case_two_ports_one_interface(checks, ns, server, cap, tr, work):
     for name, _ in ports:
         checks.ok("port %s: imissed counts the drops of 1 packet socket ring(s)" % name
                   in bg.stderr(), "%s: port %s found its one socket (log line)" % (label, name))
-    bg.signal(signal.SIGSTOP)
-    try:
-        sent = ns.send_pcap(ns.b, cap, 2 * RATE)
-        time.sleep(1)
-    finally:
-        bg.signal(signal.SIGCONT)
-    checks.eq("%s: sender: frames sent" % label, sent["sent"], t["frames"])
-    time.sleep(2)
-    bg.signal(signal.SIGTERM)
-    res = bg.wait(90)
-    checks.eq("%s: SIGTERM: exit code" % label, res.rc, 0)
+    sent, _, res = send_while_stopped(checks, label, bg, ns, cap, t)
     total = 0
     for name, _ in ports:
         m = re.search(r"port %s: rx (\d+) packets \d+ bytes, imissed (\d+)" % name, res.err)
@@ -232,7 +231,7 @@ def case_two_ports_one_interface(checks, ns, server, cap, tr, work):
         checks.ok(m is not None and rx <= RING_FRAMES and missed > 0,
                   "%s: port %s: at most its ring received (%d) and it counted drops (%d): %s" % (
                       label, name, rx, missed, m.group(0) if m else "no port line"))
-    checks.eq("%s: both ports' rx + imissed vs frames sent" % label, total, sent["sent"])
+    checks.eq("%s: both ports' rx + imissed vs frames sent" % label, total, sent)
 
 
 def main():

@@ -115,26 +115,30 @@ pool_size(const struct ds_app *app)
 	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
-/* Is inode @p ino a packet socket bound to interface @p ifindex, in this namespace? */
-static bool
-packet_socket_on(unsigned long ino, int ifindex)
+/*
+ * Inodes of the packet sockets bound to interface @p ifindex in this network
+ * namespace (/proc/net/packet), at most @p max. Returns how many.
+ */
+static uint32_t
+packet_sockets_on(int ifindex, unsigned long *ino, uint32_t max)
 {
 	FILE *f = fopen("/proc/net/packet", "r");
 	char line[256];
-	bool found = false;
+	uint32_t n = 0;
 
 	if (f == NULL)
-		return false;
+		return 0;
 	/* sk RefCnt Type Proto Iface R Rmem User Inode; the first line names them. */
-	while (!found && fgets(line, sizeof(line), f) != NULL) {
+	while (n < max && fgets(line, sizeof(line), f) != NULL) {
 		unsigned long inode;
 		int iface;
 
-		if (sscanf(line, "%*s %*s %*s %*s %d %*s %*s %*s %lu", &iface, &inode) == 2)
-			found = inode == ino && iface == ifindex;
+		if (sscanf(line, "%*s %*s %*s %*s %d %*s %*s %*s %lu", &iface, &inode) == 2 &&
+		    iface == ifindex)
+			ino[n++] = inode;
 	}
 	fclose(f);
-	return found;
+	return n;
 }
 
 /* Is descriptor @p fd already some port's ring socket? */
@@ -167,12 +171,13 @@ cmp_int(const void *a, const void *b)
 static uint32_t
 find_ring_sockets(struct ds_app *app, struct ds_port *port, int ifindex, uint32_t want)
 {
-	DIR *dir = opendir("/proc/self/fd");
+	unsigned long inos[DS_MAX_PORTS * DS_MAX_RX_QUEUES];
 	int found[DS_MAX_PORTS * DS_MAX_RX_QUEUES];
-	uint32_t n_found = 0;
+	uint32_t n_inos = packet_sockets_on(ifindex, inos, RTE_DIM(inos)), n_found = 0;
 	struct dirent *e;
+	DIR *dir;
 
-	if (dir == NULL)
+	if (n_inos == 0 || (dir = opendir("/proc/self/fd")) == NULL)
 		return 0;
 	while ((e = readdir(dir)) != NULL && n_found < RTE_DIM(found)) {
 		char link[64], target[64];
@@ -180,6 +185,7 @@ find_ring_sockets(struct ds_app *app, struct ds_port *port, int ifindex, uint32_
 		char *end;
 		long fd = strtol(e->d_name, &end, 10);
 		ssize_t n;
+		uint32_t k = 0;
 
 		if (*end != '\0' || end == e->d_name || fd == dirfd(dir))
 			continue;
@@ -188,10 +194,12 @@ find_ring_sockets(struct ds_app *app, struct ds_port *port, int ifindex, uint32_
 		if (n <= 0)
 			continue;
 		target[n] = '\0';
-		if (sscanf(target, "socket:[%lu]", &ino) != 1 || !packet_socket_on(ino, ifindex) ||
-		    ring_fd_claimed(app, (int)fd))
+		if (sscanf(target, "socket:[%lu]", &ino) != 1)
 			continue;
-		found[n_found++] = (int)fd;
+		while (k < n_inos && inos[k] != ino)
+			k++;
+		if (k < n_inos && !ring_fd_claimed(app, (int)fd))
+			found[n_found++] = (int)fd;
 	}
 	closedir(dir);
 	qsort(found, n_found, sizeof(found[0]), cmp_int);
