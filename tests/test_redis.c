@@ -3344,6 +3344,129 @@ dump_label(uint64_t *rng, char *out, char (*used)[40], const size_t *used_len, u
  * summed), for sizes around Redis' listpack limit (128) and well past it;
  * and a HyperLogLog built by ds_hll_add() is the one PFADD builds.
  */
+/*
+ * Make the payload of labels [off[k], off[k + 1]) with their scores, check it
+ * with dump_check(), RESTORE it and compare the result with ZINCRBY of the
+ * same members: their count, order and encoding. @p enc receives the
+ * encoding. Returns the payload's size, or 0 when it could not be made.
+ */
+static size_t
+restore_matches_zincrby(redisContext *c, struct ds_dump_zset *z, const char *labels,
+			const size_t *off, uint32_t n, const uint64_t *scores, const char *what,
+			char *enc, size_t enc_len)
+{
+	redisReply *a, *b;
+	size_t size;
+	uint8_t *pl;
+	long members;
+
+	CHECK(ds_dump_zset_labels(z, labels, off, n) == 0, "%s: labels of %u", what, n);
+	size = ds_dump_zset_order(z, scores, sizeof(scores[0]));
+	pl = malloc(size);
+	if (pl == NULL)
+		return 0;
+	ds_dump_zset_write(z, pl);
+	members = dump_check(pl, size);
+	CHECK(members > 0 && (uint32_t)members == z->n_members,
+	      "%s: payload out of order or malformed (%ld members, %u expected)", what, members,
+	      z->n_members);
+	freeReplyObject(q(c, "DEL test:restore test:zadd"));
+	a = q(c, "RESTORE test:restore 0 %b", pl, size);
+	CHECK(a != NULL && a->type == REDIS_REPLY_STATUS, "%s: RESTORE refused: %s", what,
+	      a != NULL && a->str != NULL ? a->str : "no reply");
+	freeReplyObject(a);
+	free(pl);
+	for (uint32_t k = 0; k < n; k++)
+		freeReplyObject(q(c, "ZINCRBY test:zadd %" PRIu64 " %b", scores[k], labels + off[k],
+				  off[k + 1] - off[k]));
+	CHECK(q_int(c, "ZCARD test:restore") == (long long)z->n_members &&
+	      q_int(c, "ZCARD test:zadd") == (long long)z->n_members,
+	      "%s: %lld and %lld members, %u distinct labels", what,
+	      q_int(c, "ZCARD test:restore"), q_int(c, "ZCARD test:zadd"), z->n_members);
+	a = q(c, "ZRANGE test:restore 0 -1 WITHSCORES");
+	b = q(c, "ZRANGE test:zadd 0 -1 WITHSCORES");
+	CHECK(a != NULL && b != NULL && a->type == REDIS_REPLY_ARRAY &&
+	      b->type == REDIS_REPLY_ARRAY && a->elements == b->elements,
+	      "%s: ZRANGE differs in length", what);
+	for (size_t i = 0; a != NULL && b != NULL && i < a->elements && i < b->elements; i++) {
+		if (a->element[i]->len != b->element[i]->len ||
+		    memcmp(a->element[i]->str, b->element[i]->str, a->element[i]->len)) {
+			mismatch("%s: element %zu differs", what, i);
+			break;
+		}
+	}
+	freeReplyObject(a);
+	freeReplyObject(b);
+	a = q(c, "OBJECT ENCODING test:restore");
+	b = q(c, "OBJECT ENCODING test:zadd");
+	CHECK(a != NULL && b != NULL && a->str != NULL && b->str != NULL &&
+	      strcmp(a->str, b->str) == 0, "%s: encodings differ", what);
+	snprintf(enc, enc_len, "%s", a != NULL && a->str != NULL ? a->str : "?");
+	freeReplyObject(a);
+	freeReplyObject(b);
+	return size;
+}
+
+/*
+ * Labels at the edges of RDB's length encoding (one byte below 64, two below
+ * 16384, five above) and of Redis' listpack value limit (64 bytes): a TCP
+ * option layout of 40 kinds makes a fingerprint label of about 190 bytes,
+ * and a watch rule or feed name has no limit but the configuration's. Some
+ * share all but their last byte, so that ordering them goes past the 8-byte
+ * prefixes. Each length alone (a listpack when it is short enough), then all
+ * of them in one zset.
+ */
+static int
+dump_long_labels(redisContext *c, struct ds_dump_zset *z, uint64_t *rng)
+{
+	static const uint32_t lens[] = { 62, 63, 64, 65, 190, 255, 256, 16383, 16384, 70000 };
+	enum { N_LENS = sizeof(lens) / sizeof(lens[0]), PER_LEN = 3 };
+	size_t off[N_LENS * PER_LEN + 1], total = 0, size = 0;
+	uint64_t scores[N_LENS * PER_LEN];
+	uint32_t n = 0;
+	char enc[32], what[64];
+	char *labels;
+
+	for (uint32_t l = 0; l < N_LENS; l++)
+		total += PER_LEN * lens[l];
+	labels = malloc(total);
+	if (labels == NULL)
+		return 1;
+	off[0] = 0;
+	for (uint32_t l = 0; l < N_LENS; l++) {
+		uint32_t first = n;
+		char *s = labels + off[n];
+
+		/* Three labels of this length, random, that differ only in their last byte. */
+		for (uint32_t i = 0; i < lens[l]; i++)
+			s[i] = (char)dump_rng(rng);
+		memcpy(s + lens[l], s, lens[l]);
+		s[2 * lens[l] - 1] ^= 0x5a;
+		memcpy(s + 2 * lens[l], s, lens[l]);
+		s[3 * lens[l] - 1] = (char)(s[lens[l] - 1] ^ 0xa5);
+		for (uint32_t k = 0; k < PER_LEN; k++) {
+			off[n + 1] = off[n] + lens[l];
+			scores[n] = dump_rng(rng) % 3;
+			n++;
+		}
+		snprintf(what, sizeof(what), "labels of %u bytes", lens[l]);
+		if (restore_matches_zincrby(c, z, labels, off + first, PER_LEN,
+					    scores + first, what, enc, sizeof(enc)) == 0) {
+			free(labels);
+			return 1;
+		}
+		if (lens[l] == 64 || lens[l] == 65)
+			printf("  3 labels of %u bytes restored as ZINCRBY makes them, %s\n",
+			       lens[l], enc);
+	}
+	size = restore_matches_zincrby(c, z, labels, off, n, scores, "long labels together", enc,
+				       sizeof(enc));
+	printf("  %u labels of 62-70000 bytes (a payload of %zu bytes) restored as ZINCRBY "
+	       "makes them, %s\n", n, size, enc);
+	free(labels);
+	return size == 0;
+}
+
 static int
 case_dump_formats(void)
 {
@@ -3363,9 +3486,8 @@ case_dump_formats(void)
 	CHECK(ds_crc64(0, "123456789", 9) == 0xe9c6d914c4b8d9caULL, "CRC-64 check value");
 	for (size_t t = 0; t < sizeof(sizes) / sizeof(sizes[0]); t++) {
 		uint32_t n = sizes[t];
+		char enc[32], what[32];
 		size_t size;
-		uint8_t *pl;
-		long members;
 
 		off[0] = 0;
 		for (uint32_t k = 0; k < n; k++) {
@@ -3376,55 +3498,16 @@ case_dump_formats(void)
 			scores[k] = dump_rng(&rng) % 8 == 0 ? dump_rng(&rng) % (1ULL << 40) :
 				    dump_rng(&rng) % 6;
 		}
-		CHECK(ds_dump_zset_labels(&z, labels, off, n) == 0, "labels of %u", n);
-		size = ds_dump_zset_order(&z, scores, sizeof(scores[0]));
-		pl = malloc(size);
-		if (pl == NULL)
+		snprintf(what, sizeof(what), "%u labels", n);
+		size = restore_matches_zincrby(c, &z, labels, off, n, scores, what, enc,
+					       sizeof(enc));
+		if (size == 0)
 			break;
-		ds_dump_zset_write(&z, pl);
-		members = dump_check(pl, size);
-		CHECK(members > 0 && (uint32_t)members == z.n_members,
-		      "%u labels: payload out of order or malformed (%ld members, %u expected)", n,
-		      members, z.n_members);
-		freeReplyObject(q(c, "DEL test:restore test:zadd"));
-		a = q(c, "RESTORE test:restore 0 %b", pl, size);
-		CHECK(a != NULL && a->type == REDIS_REPLY_STATUS, "%u labels: RESTORE refused: %s",
-		      n, a != NULL && a->str != NULL ? a->str : "no reply");
-		freeReplyObject(a);
-		for (uint32_t k = 0; k < n; k++)
-			freeReplyObject(q(c, "ZINCRBY test:zadd %" PRIu64 " %b", scores[k],
-					  labels + off[k], off[k + 1] - off[k]));
-		CHECK(q_int(c, "ZCARD test:restore") == (long long)z.n_members &&
-		      q_int(c, "ZCARD test:zadd") == (long long)z.n_members,
-		      "%u labels: %lld and %lld members, %u distinct labels", n,
-		      q_int(c, "ZCARD test:restore"), q_int(c, "ZCARD test:zadd"), z.n_members);
-		a = q(c, "ZRANGE test:restore 0 -1 WITHSCORES");
-		b = q(c, "ZRANGE test:zadd 0 -1 WITHSCORES");
-		CHECK(a != NULL && b != NULL && a->type == REDIS_REPLY_ARRAY &&
-		      b->type == REDIS_REPLY_ARRAY && a->elements == b->elements,
-		      "%u labels: ZRANGE differs in length", n);
-		for (size_t i = 0; a != NULL && b != NULL && i < a->elements && i < b->elements;
-		     i++) {
-			if (a->element[i]->len != b->element[i]->len ||
-			    memcmp(a->element[i]->str, b->element[i]->str, a->element[i]->len)) {
-				mismatch("%u labels: element %zu differs", n, i);
-				break;
-			}
-		}
-		freeReplyObject(a);
-		freeReplyObject(b);
-		a = q(c, "OBJECT ENCODING test:restore");
-		b = q(c, "OBJECT ENCODING test:zadd");
-		CHECK(a != NULL && b != NULL && a->str != NULL && b->str != NULL &&
-		      strcmp(a->str, b->str) == 0, "%u labels: encodings differ", n);
 		if (t + 1 == sizeof(sizes) / sizeof(sizes[0]))
 			printf("  %u labels (%u distinct, a payload of %zu bytes) "
-			       "restored as ZINCRBY makes them, %s\n", n, z.n_members, size,
-			       a != NULL && a->str != NULL ? a->str : "?");
-		freeReplyObject(a);
-		freeReplyObject(b);
-		free(pl);
+			       "restored as ZINCRBY makes them, %s\n", n, z.n_members, size, enc);
 	}
+	CHECK(dump_long_labels(c, &z, &rng) == 0, "long labels: no payload made");
 	ds_dump_zset_free(&z);
 
 	/* HyperLogLog: 30000 sources as decimal digits, as the sink adds them. */
@@ -3513,6 +3596,32 @@ case_sums_keyed(void)
 	return 0;
 }
 
+/*
+ * An operator may set sanitize-dump-payload yes, which makes RESTORE check a
+ * payload deeply (Redis 7 then validates every listpack it loads): the
+ * payloads and a whole minute through the sink, again on such a server.
+ * main() starts the default server again after this case.
+ */
+static int
+case_sanitized_payloads(void)
+{
+	redisContext *c;
+	redisReply *rep;
+	int fail;
+
+	server_stop();
+	if (server_start("--sanitize-dump-payload", "yes") < 0 || (c = client()) == NULL)
+		return 1;
+	rep = q(c, "CONFIG GET sanitize-dump-payload");
+	CHECK(rep != NULL && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+	      strcmp(rep->element[1]->str, "yes") == 0, "sanitize-dump-payload is not yes");
+	freeReplyObject(rep);
+	redisFree(c);
+	fail = case_dump_formats() | case_big_minute() | case_periods_whole();
+	server_stop();
+	return fail;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(void);
@@ -3535,6 +3644,7 @@ static const struct {
 	{ "65536 TCP and UDP ports in one minute", case_big_minute },
 	{ "zset payloads and HyperLogLogs built as Redis builds them", case_dump_formats },
 	{ "sums by label: a keyed index spreads aimed labels", case_sums_keyed },
+	{ "the same payloads with sanitize-dump-payload yes", case_sanitized_payloads },
 	{ "NOSCRIPT: SCRIPT FLUSH and a restart", case_noscript },
 	{ "command timeout is -ETIMEDOUT", case_command_timeout },
 	{ "AUTH: password, ACL user, refusals", case_auth },
