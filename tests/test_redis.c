@@ -3339,12 +3339,6 @@ dump_label(uint64_t *rng, char *out, char (*used)[40], const size_t *used_len, u
 }
 
 /*
- * The sorted sets RESTORE makes from ds_dump.c's payloads hold what ZADD of
- * the same members makes (a label given twice: one member, its scores
- * summed), for sizes around Redis' listpack limit (128) and well past it;
- * and a HyperLogLog built by ds_hll_add() is the one PFADD builds.
- */
-/*
  * Make the payload of labels [off[k], off[k + 1]) with their scores, check it
  * with dump_check(), RESTORE it and compare the result with ZINCRBY of the
  * same members: their count, order and encoding. @p enc receives the
@@ -3467,6 +3461,13 @@ dump_long_labels(redisContext *c, struct ds_dump_zset *z, uint64_t *rng)
 	return size == 0;
 }
 
+/*
+ * The sorted sets RESTORE makes from ds_dump.c's payloads hold what ZADD of
+ * the same members makes (a label given twice: one member, its scores
+ * summed), for sizes around Redis' listpack limit (128) and well past it,
+ * and for labels of every length encoding (dump_long_labels()); and a
+ * HyperLogLog built by ds_hll_add() is the one PFADD builds.
+ */
 static int
 case_dump_formats(void)
 {
