@@ -19,6 +19,7 @@ figures of the capture, never timings of the run (docs/SCHEMA.md, Counters).
 """
 
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -39,16 +40,37 @@ def case_bad_arguments(checks, server):
         checks.eq("bad arguments: keys written to Redis", c.call("DBSIZE"), 0)
 
 
-def replay(checks, label, server, files, jl):
+DEBUG_LOGS = '"--log-level=darkscope*:debug"'   # as README's "Running it" shows
+MERGED = re.compile(r"darkscope: minute (\S+) merged in [0-9.]+ ms")
+WRITTEN = re.compile(r"darkscope\.redis: minute (\S+) written in [0-9.]+ ms")
+
+
+def replay(checks, label, server, files, jl, debug=False):
+    """Replay files; with debug, the sensor's two log types at debug level
+    must name each minute once as merged and once as written (README,
+    "Running it"), and without it not at all."""
     args = ["--replay"] + list(files) + ["--jsonl", jl, "--redis", "unix:" + server.sock]
     # The configuration points elsewhere: --redis must win.
     cfg = d.config_text("/nonexistent/ds-redis.sock", feeds=FEEDS)
+    if debug:
+        cfg = cfg.replace('extra_args: ["--no-shconf"]',
+                          'extra_args: ["--no-shconf", %s]' % DEBUG_LOGS)
     res = d.run_darkscope(cfg, args, timeout=300)
     checks.eq("%s: exit code" % label, res.rc, 0)
     if res.rc != 0:
         d.die("%s: the sensor failed; nothing further can be compared" % label)
     d.log("     %s: took %.1f s" % (label, res.elapsed))
-    return d.read_jsonl(jl)
+    lines = d.read_jsonl(jl)
+    merged, written = MERGED.findall(res.err), WRITTEN.findall(res.err)
+    if debug:
+        minutes = sorted({ln["minute"] for ln in lines})
+        checks.eq("%s: minutes the debug log names as merged" % label, sorted(merged), minutes)
+        checks.eq("%s: minutes the debug log names as written" % label, sorted(written),
+                  minutes)
+    else:
+        checks.eq("%s: merge and write lines without debug logs" % label,
+                  len(merged) + len(written), 0)
+    return lines
 
 
 def consistency(checks, label, lines):
@@ -81,7 +103,8 @@ def main():
     case_bad_arguments(checks, server)
 
     cap = d.run_gen(os.path.join(work, "a.pcap"), packets=200000, duration="30m", seed=11)
-    lines1 = replay(checks, "first replay", server, [cap], os.path.join(work, "1.jsonl"))
+    lines1 = replay(checks, "first replay", server, [cap], os.path.join(work, "1.jsonl"),
+                    debug=True)
     d.check_jsonl_shape(checks, "first replay", lines1, FEED_NAMES)
     rx = consistency(checks, "first replay", lines1)
     checks.eq("first replay: rx_packets summed vs packets generated", rx, 200000)

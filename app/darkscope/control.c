@@ -326,6 +326,13 @@ seal_ready(struct control *c)
 		us = (rte_rdtsc() - t0) * 1000000 / rte_get_tsc_hz();
 		if (us > atomic_load_explicit(&app->merge_max_us, memory_order_relaxed))
 			atomic_store_explicit(&app->merge_max_us, us, memory_order_relaxed);
+		if (rte_log_can_log(ds_logtype, RTE_LOG_DEBUG)) {
+			char iso[32];
+
+			ds_minute_iso(m, iso, sizeof(iso));
+			DS_LOG(DEBUG, "minute %s merged in %.1f ms (%u buffer(s))\n", iso,
+			       (double)us / 1000.0, n);
+		}
 		atomic_store_explicit(&app->minutes_sealed, app->minutes_sealed + 1,
 				      memory_order_relaxed);
 		sealed++;

@@ -43,7 +43,7 @@
 #include "ds_dump.h"
 #include "ds_jsonl.h"
 
-RTE_LOG_REGISTER_DEFAULT(ds_logtype, INFO);
+RTE_LOG_REGISTER(ds_logtype, darkscope, INFO);
 
 #define EXIT_CONFIG 2
 #define EXIT_UNDELIVERED 3

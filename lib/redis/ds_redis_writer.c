@@ -309,10 +309,17 @@ writer_main(void *arg)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		rc = ds_redis_write(w->redis, ru);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-
-		pthread_mutex_lock(&w->lock);
 		us = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
 		     (uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000);
+		if (rc == 0 && rte_log_can_log(ds_redis_logtype, RTE_LOG_DEBUG)) {
+			char iso[32];
+
+			ds_minute_iso(ru->minute, iso, sizeof(iso));
+			WLOG(DEBUG, "minute %s written in %.1f ms%s", iso, (double)us / 1000.0,
+			     from_spool ? " (from the spool)" : "");
+		}
+
+		pthread_mutex_lock(&w->lock);
 		if (rc == 0 && us > w->write_max_us)
 			w->write_max_us = us;
 		if (rc == 0)
