@@ -16,6 +16,10 @@ that deletes the minute's keys and writes absolute values. So:
 
 Everything is compared, counters included: a replayed minute stores only
 figures of the capture, never timings of the run (docs/SCHEMA.md, Counters).
+
+The first replay runs with the sensor's logs at debug level (README,
+"Running it"): each of its minutes must be named once as merged and once as
+written to Redis; the other replays, at the default level, name none.
 """
 
 import os
