@@ -998,12 +998,13 @@ class NetNs:
 
 
 def start_live_sensor(ns, redis_sock, feeds, jsonl, timeout=30.0, queues=1, lcores="auto",
-                      dev_args=""):
+                      dev_args="", ports=None):
     """Start darkscope on the namespace's veth end a; wait until it listens.
 
     queues > 1 opens that many af_packet sockets (qpairs, a PACKET_FANOUT
     group) as that many receive queues of the port; dev_args is appended to
-    the device string (",framecnt=64").
+    the device string (",framecnt=64"). ports, a list of (name, device) on
+    end a, replaces the one port those make.
 
     The af_packet PMD opens its socket while EAL probes the port, before the
     workers poll, so after the socket appears we give the sensor a little
@@ -1012,7 +1013,7 @@ def start_live_sensor(ns, redis_sock, feeds, jsonl, timeout=30.0, queues=1, lcor
     if queues > 1:
         dev += ",qpairs=%d" % queues
     dev += dev_args
-    cfg = config_text(redis_sock, feeds=feeds, ports=[("veth", dev, queues)],
+    cfg = config_text(redis_sock, feeds=feeds, ports=ports or [("veth", dev, queues)],
                       time_source="clock", lcores=lcores)
     bg = Background(cfg, ["--jsonl", jsonl], netns=ns.name)
     deadline = time.monotonic() + timeout

@@ -214,11 +214,7 @@ def case_two_ports_one_interface(checks, ns, server, cap, tr, work):
     jl = os.path.join(work, "two-ports.jsonl")
     ports = [("v%d" % i, "net_af_packet%d,iface=%s,framecnt=%d" % (i, ns.a, RING_FRAMES))
              for i in range(2)]
-    cfg = d.config_text(server.sock, feeds=FEEDS, ports=ports, time_source="clock")
-    bg = d.Background(cfg, ["--jsonl", jl], netns=ns.name)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and bg.running() and " polls " not in bg.stderr():
-        time.sleep(0.1)
+    bg = d.start_live_sensor(ns, server.sock, FEEDS, jl, ports=ports)
     for name, _ in ports:
         checks.ok("port %s: imissed counts the drops of 1 packet socket ring(s)" % name
                   in bg.stderr(), "%s: port %s found its one socket (log line)" % (label, name))
