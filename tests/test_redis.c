@@ -2053,6 +2053,205 @@ case_periods_whole(void)
 	return 0;
 }
 
+/* The entry of value v in e[0..n), or NULL. */
+static struct val *
+val_find(struct val *e, uint32_t n, uint32_t v)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (e[i].value == v)
+			return &e[i];
+	return NULL;
+}
+
+/*
+ * What a join adds (ds_minute.lua): part summed into r value by value, the
+ * feed totals and the counters too (running totals *_total stay r's), the
+ * larger sampling. Both must come from make_rollup(), whose labels they
+ * share; r's source sets stay as they are.
+ */
+static void
+join_into(struct ds_rollup *r, const struct ds_rollup *part)
+{
+	if (part->sources_sampling > r->sources_sampling)
+		r->sources_sampling = part->sources_sampling;
+	for (uint32_t i = 0; i < r->n_feeds; i++) {
+		struct ds_rollup_feed *f = &r->feeds[i];
+		const struct ds_rollup_feed *fa = &part->feeds[i];
+
+		f->packets += fa->packets;
+		f->bytes += fa->bytes;
+		f->sources += fa->sources;
+		for (int d = 0; d < DS_DIM_MAX; d++) {
+			struct ds_rollup_dim *dim = &f->dims[d];
+			const struct ds_rollup_dim *da = &fa->dims[d];
+			struct val *v = calloc(dim->n + da->n + 1, sizeof(*v));
+			uint32_t n = 0;
+
+			if (v == NULL)
+				abort();
+			for (uint32_t j = 0; j < dim->n; j++, n++) {
+				const struct ds_rollup_entry *e = &dim->entries[j];
+
+				v[n] = (struct val){ e->value, e->packets, e->bytes, e->sources };
+			}
+			for (uint32_t j = 0; j < da->n; j++) {
+				const struct ds_rollup_entry *e = &da->entries[j];
+				struct val *x = val_find(v, n, e->value);
+
+				if (x == NULL) {
+					x = &v[n++];
+					x->value = e->value;
+				}
+				x->packets += e->packets;
+				x->bytes += e->bytes;
+				x->sources += e->sources;
+			}
+			set_dim(dim, v, n);
+			free(v);
+		}
+	}
+	for (uint32_t i = 0; i < part->n_counters; i++) {
+		const char *n = part->counters[i].name;
+		uint32_t k;
+
+		if (strstr(n, "_total") != NULL)
+			continue;
+		for (k = 0; k < r->n_counters && strcmp(r->counters[k].name, n) != 0; k++)
+			;
+		if (k < r->n_counters)
+			r->counters[k].value += part->counters[i].value;
+		else if (ds_rollup_counter_add(r, n, part->counters[i].value) < 0)
+			abort();
+	}
+}
+
+/* Keys a join left (P:S:M:joined, the carries) in the database. */
+static size_t
+join_keys(redisContext *c)
+{
+	size_t n, found = 0;
+	char **keys = all_keys(c, &n);
+
+	for (size_t i = 0; i < n; i++)
+		found += strstr(keys[i], ":carry") != NULL || strstr(keys[i], ":joined") != NULL;
+	free_keys(keys, n);
+	return found;
+}
+
+/*
+ * A restart inside a minute (docs/SCHEMA.md): the first minute of a live
+ * start is a join, added to what an earlier process left of that minute,
+ * partial; a retry of the same join changes nothing; another process' join
+ * adds to both; any other write replaces the minute and drops the carries; a
+ * join replaces a complete minute, and onto nothing is a first write. After
+ * every step the minute must be as joined_rollup() says and the hours and
+ * days the sum of the minutes as they are.
+ */
+static int
+case_restart_join(void)
+{
+	struct ds_redis_opts o = redis_opts(PREFIX, RETENTION);
+	enum { M = MINUTE0 + 500 };
+	/*
+	 * Per step: the minute, the variant written, the writer's id (0: not a
+	 * join), and what the minute then holds: the variants summed, latest
+	 * first (-1: none).
+	 */
+	static const struct {
+		int64_t minute;
+		int variant;
+		uint64_t join;
+		int holds[3];
+		const char *what;
+	} steps[] = {
+		{ M, 0, 0, { 0, -1, -1 }, "process a stops in the minute" },
+		{ M, 2, 0xb, { 2, 0, -1 }, "process b starts in it: joined" },
+		{ M, 2, 0xb, { 2, 0, -1 }, "b again (a retry): unchanged" },
+		{ M, 1, 0xc, { 1, 2, 0 }, "process c starts in it too" },
+		{ M, 1, 0xc, { 1, 2, 0 }, "c again, on a new connection" },
+		{ M, 1, 0, { 1, -1, -1 }, "a replay's write: replaced" },
+		{ M, 0, 0xd, { 0, -1, -1 }, "a join onto a complete minute replaces it" },
+		{ M, 0, 0xd, { 0, -1, -1 }, "d again" },
+		{ M + 1, 2, 0xd, { 2, -1, -1 }, "a join onto nothing" },
+		{ M + 1, 2, 0xd, { 2, -1, -1 }, "d again" },
+	};
+	enum { N = sizeof(steps) / sizeof(steps[0]) };
+	int holds[2][3] = { { -1, -1, -1 }, { -1, -1, -1 } };
+	bool joined[2] = { false, false };
+	redisContext *c = client();
+	struct ds_redis *w = NULL;
+	size_t carries = 0;
+
+	if (c == NULL || flushall() < 0) {
+		if (c != NULL)
+			redisFree(c);
+		return 1;
+	}
+	for (int i = 0; i < N; i++) {
+		struct ds_rollup *ru = make_rollup(steps[i].minute, steps[i].variant);
+		struct model m = { 0 };
+		char *before = NULL, *after;
+		char what[128];
+		int k = (int)(steps[i].minute - M);
+		int rc;
+
+		/* A new connection for each writer, as each is a process. */
+		if (i == 0 || steps[i].join != steps[i - 1].join || i == 4) {
+			ds_redis_free(w);
+			w = ds_redis_create(&o);
+			CHECK(w != NULL, "ds_redis_create");
+		}
+		if (steps[i].join != 0) {
+			ru->partial = true;
+			ru->join = true;
+			ru->writer = steps[i].join;
+		}
+		if (i > 0 && memcmp(steps[i].holds, steps[i - 1].holds, sizeof(holds[0])) == 0 &&
+		    steps[i].minute == steps[i - 1].minute)
+			before = snapshot(c);
+		rc = ds_redis_write(w, ru);
+		CHECK(rc == 0, "step %d: write: %d (%s)", i, rc, ds_redis_errstr(w));
+		ds_rollup_free(ru);
+		memcpy(holds[k], steps[i].holds, sizeof(holds[k]));
+		snprintf(what, sizeof(what), "step %d (%s)", i, steps[i].what);
+		if (before != NULL) {
+			after = snapshot(c);
+			if (strcmp(before, after) != 0)
+				snapshot_diff(what, before, after);
+			free(after);
+			free(before);
+		}
+		/* The minutes as they should be, checked, and summed by the model. */
+		joined[k] = steps[i].join != 0;
+		for (int j = 0; j < 2; j++) {
+			struct ds_rollup *want;
+
+			if (holds[j][0] < 0)
+				continue;
+			want = make_rollup(M + j, holds[j][0]);
+			want->partial = want->partial || joined[j];
+			for (int x = 1; x < 3 && holds[j][x] >= 0; x++) {
+				struct ds_rollup *part = make_rollup(M + j, holds[j][x]);
+
+				join_into(want, part);
+				ds_rollup_free(part);
+			}
+			check_minute(c, PREFIX, want, RETENTION);
+			model_minute(&m, PREFIX, want, 0);
+			ds_rollup_free(want);
+		}
+		check_sums(c, &m, what);
+		model_free(&m);
+		carries = join_keys(c);
+		CHECK(steps[i].join != 0 || carries == 0, "%s: %zu keys of a join left", what,
+		      carries);
+	}
+	printf("  a join's keys after the last step: %zu\n", carries);
+	ds_redis_free(w);
+	redisFree(c);
+	return 0;
+}
+
 /*
  * Minutes on both sides of an hour and of a UTC midnight, each written in
  * several versions (partial, then complete; a port removed, a port added),
@@ -3637,6 +3836,7 @@ static const struct {
 	{ "a minute without feeds writes its counters", case_no_feeds },
 	{ "hours and days are the sums of the minutes, in any write order", case_sums_shuffled },
 	{ "periods sent whole only while they are the connection's", case_periods_whole },
+	{ "a restart inside a minute adds to what the earlier process left", case_restart_join },
 	{ "a minute rewritten after it expired is not added twice", case_expired_guard },
 	{ "days in rollup_timezone: Asia/Tokyo, UTC, Europe/Berlin", case_timezone },
 	{ "HyperLogLogs: unions, rewrites, hll_values", case_hll },

@@ -3,9 +3,10 @@
 /*
  * Unit test of the durable spool (lib/redis/ds_spool.c): the file format and
  * the directory, without EAL or Redis. A rollup with every kind of content
- * makes a round trip through the bytes and through the disk; then every way a
- * file can go wrong: cut at every byte offset, every single bit flipped, an
- * unknown version, another sensor, a forged count behind valid CRCs, a
+ * makes a round trip through the bytes and through the disk, and a file of
+ * the previous format version is read; then every way a file can go wrong:
+ * cut at every byte offset, every single bit flipped, an unknown version,
+ * another sensor, a forged count behind valid CRCs, a bad join flag, a
  * leftover temp file, and a spool at its size cap. A bad file must come back
  * as -EBADMSG with a reason and be moved to bad/, never crash or be queued.
  *
@@ -20,6 +21,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +81,8 @@ build(const char *sensor, int64_t minute, uint32_t salt)
 	if (r == NULL)
 		return NULL;
 	r->partial = salt & 1;
+	r->join = salt & 1;
+	r->writer = 0x8000000000000001ull + salt;
 	r->sources_sampling = 3;
 	if (ds_rollup_set_signatures_version(r, "2024.1") < 0 ||
 	    ds_rollup_layout_add(r, "MSS,NOP,WS") < 0 ||
@@ -122,6 +126,8 @@ differs(const struct ds_rollup *a, const struct ds_rollup *b)
 		return "sensor or minute";
 	if (a->partial != b->partial || a->sources_sampling != b->sources_sampling)
 		return "partial or sampling";
+	if (a->join != b->join || a->writer != b->writer)
+		return "join or writer";
 	if ((a->signatures_version == NULL) != (b->signatures_version == NULL) ||
 	    (a->signatures_version && strcmp(a->signatures_version, b->signatures_version)))
 		return "signatures version";
@@ -413,31 +419,53 @@ spoil_version(uint8_t *buf, size_t *len, size_t i)
 {
 	(void)len;
 	(void)i;
-	buf[8] = 2;
+	buf[8] = 3;
 	fix_header_crc(buf);
 	return 0;
 }
 
 /* 4294967294 feeds, with both CRCs recomputed: only the decoder's bounds can refuse it. */
+/* Payload length and CRC in the header, then the header's CRC, for a payload of len - hlen. */
+static void
+fix_payload(uint8_t *buf, size_t len)
+{
+	size_t hlen = 40 + strlen(SENSOR) + 4;
+	uint64_t plen = len - hlen;
+	uint32_t crc = (uint32_t)crc32(0L, buf + hlen, (uInt)plen);
+
+	for (int k = 0; k < 8; k++)
+		buf[24 + k] = (uint8_t)(plen >> 8 * k);
+	for (int k = 0; k < 4; k++)
+		buf[32 + k] = (uint8_t)(crc >> 8 * k);
+	fix_header_crc(buf);
+}
+
+/* Where the payload's join flag is: after u32 dims, u8 partial, u8 sampling, str sigver. */
+#define AT_JOIN (40 + sizeof(SENSOR) - 1 + 4 + 4 + 1 + 1 + 4 + 6)
+
 static int
 spoil_feed_count(uint8_t *buf, size_t *len, size_t i)
 {
-	size_t hlen = 40 + strlen(SENSOR) + 4, at;
-	uint32_t crc;
+	/* After the join flag: u64 writer, then u32 n_feeds. */
+	size_t at = AT_JOIN + 1 + 8;
 
 	(void)i;
-	/* Payload: u32 dims, u8 partial, u8 sampling, str sigver (4 + 6), u32 n_feeds. */
-	at = hlen + 4 + 1 + 1 + 4 + 6;
 	if (buf[at] != 2 || buf[at + 1] != 0)
 		return -1;
 	memset(buf + at, 0xff, 4);
 	buf[at] = 0xfe;
-	crc = (uint32_t)crc32(0L, buf + hlen, (uInt)(*len - hlen));
-	buf[32] = (uint8_t)crc;
-	buf[33] = (uint8_t)(crc >> 8);
-	buf[34] = (uint8_t)(crc >> 16);
-	buf[35] = (uint8_t)(crc >> 24);
-	fix_header_crc(buf);
+	fix_payload(buf, *len);
+	return 0;
+}
+
+static int
+spoil_join(uint8_t *buf, size_t *len, size_t i)
+{
+	(void)i;
+	if (buf[AT_JOIN] != 0)
+		return -1;
+	buf[AT_JOIN] = 2;
+	fix_payload(buf, *len);
 	return 0;
 }
 
@@ -487,9 +515,10 @@ static const struct spoiled_case {
 	  NULL },
 	{ "another sensor's minute", spoil_nothing, ONE, "osaka-2", "sensor " SENSOR, AT_OPEN,
 	  NULL },
-	{ "unknown version", spoil_version, ONE, SENSOR, "unknown version 2", AT_OPEN, NULL },
+	{ "unknown version", spoil_version, ONE, SENSOR, "unknown version 3", AT_OPEN, NULL },
 	{ "forged counts behind valid CRCs", spoil_feed_count, ONE, SENSOR, "feed count",
 	  AT_PEEK, NULL },
+	{ "a join flag of 2", spoil_join, ONE, SENSOR, "join flag 2", AT_PEEK, NULL },
 	{ "bytes after the payload", spoil_trailing, ONE, SENSOR, "header says", AT_OPEN, NULL },
 	{ "a name that is not its minute's", spoil_nothing, ONE, SENSOR, "name does not match",
 	  AT_OPEN, SENSOR ".201803292014.0000000000.spool" },
@@ -634,7 +663,7 @@ case_shared_directory(void)
 	CHECK(write_file(dir, SENSOR ".201803292013.0000000000.spool", buf, len) == 0, "write");
 	/* Our name, another sensor inside. */
 	CHECK(write_file(dir, "osaka-2.201803292013.0000000000.spool", buf, len) == 0, "write");
-	CHECK(spoil_version(buf, &len, 0) == 0, "version 2");
+	CHECK(spoil_version(buf, &len, 0) == 0, "version 3");
 	CHECK(write_file(dir, "osaka-2.201803292014.0000000001.spool", buf, len) == 0, "write");
 	/* A leftover temp file of an interrupted put. */
 	CHECK(write_file(dir, "osaka-2.tmp", buf, len / 2) == 0, "write");
@@ -695,6 +724,52 @@ out:
 	return fail;
 }
 
+/*
+ * A file of format version 1, which has no join flag and writer: read, as a
+ * minute that is not a join. Made from version 2's bytes by removing them.
+ */
+static int
+case_version1(void)
+{
+	struct ds_rollup *r = build(SENSOR, MINUTE, 1), *back = NULL;
+	char dir[300], reason[DS_SPOOL_REASON_MAX];
+	struct ds_spool *s = NULL;
+	uint8_t *buf = NULL;
+	const char *d;
+	size_t len;
+	int fail = 0;
+
+	CHECK(r != NULL && ds_spool_encode(r, &buf, &len) == 0, "encode");
+	CHECK(buf[8] == 2 && buf[AT_JOIN] == 1, "version 2 with the join flag at %zu",
+	      (size_t)AT_JOIN);
+	memmove(buf + AT_JOIN, buf + AT_JOIN + 9, len - AT_JOIN - 9);
+	len -= 9;
+	buf[8] = 1;
+	fix_payload(buf, len);
+	CHECK(ds_spool_decode(buf, len, SENSOR, &back, reason) == 0, "decode: %s", reason);
+	CHECK(!back->join && back->writer == 0, "version 1: join %d writer %" PRIx64,
+	      back->join, back->writer);
+	r->join = false;
+	r->writer = 0;
+	d = differs(back, r);
+	CHECK(d == NULL, "version 1 differs: %s", d);
+	ds_rollup_free(back);
+	back = NULL;
+	fresh_dir("v1", dir, sizeof(dir));
+	CHECK(mkdir(dir, 0750) == 0, "mkdir");
+	CHECK(write_file(dir, SENSOR ".201803292013.0000000000.spool", buf, len) == 0, "write");
+	s = open_spool(dir, SENSOR, 1 << 20);
+	CHECK(s != NULL, "open");
+	CHECK(ds_spool_peek(s, &back) == 0 && differs(back, r) == NULL,
+	      "the version 1 file read from a spool directory");
+out:
+	ds_spool_close(s);
+	ds_rollup_free(back);
+	free(buf);
+	ds_rollup_free(r);
+	return fail;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(void);
@@ -705,6 +780,7 @@ static const struct {
 	{ "a file torn after it was indexed", case_torn_after_index },
 	{ "other sensors' files stay, a leftover temp file goes", case_shared_directory },
 	{ "size cap", case_spool_full },
+	{ "a file of format version 1 is read", case_version1 },
 };
 
 int

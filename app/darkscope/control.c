@@ -16,7 +16,8 @@
  * until every worker has finished (end of the captures, or a signal).
  *
  * A minute is emitted once, when complete. Minutes sealed after a stop
- * request are marked partial, as is the first minute of a live start. When
+ * request are marked partial, as is the first minute of a live start, which
+ * Redis adds to what a process stopped earlier in that minute wrote. When
  * replaying, the Redis queue being full makes this thread wait (the capture
  * waits with it, nothing is lost); on live ports the writer drops its oldest
  * minute instead, so capture never stalls. With a spool (redis.spool_dir)
@@ -313,6 +314,9 @@ seal_ready(struct control *c)
 		}
 		r->partial = (!app->packet_time && m == app->start_minute) ||
 			     (c->stopping && m >= c->stop_minute);
+		/* Added to what a process stopped in this minute left of it. */
+		r->join = !app->packet_time && m == app->start_minute;
+		r->writer = app->writer;
 		add_interval_counters(c, r, bufs, from, n);
 		for (uint32_t k = 0; k < n; k++) {
 			struct ds_worker *w = app->workers[from[k]];

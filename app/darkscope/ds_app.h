@@ -202,6 +202,7 @@ struct ds_app {
 	FILE *jsonl;
 	bool jsonl_is_stdout;
 	int64_t start_minute;           /**< clock minute at start (partial) */
+	uint64_t writer;                /**< this process among the sensor's, random (ds_rollup) */
 	_Atomic uint64_t minutes_sealed;
 	_Atomic uint64_t merge_max_us;  /**< the longest merge + reset of a minute */
 	struct ds_minbuf_counters totals; /**< since start (control thread only) */

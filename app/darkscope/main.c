@@ -661,11 +661,12 @@ check_mbufs(void)
  * Key the hashes of the tables a sender fills (ds_hist.h, "Keyed hashes";
  * the Redis writer's sums by label). A replay keeps the unkeyed sample of
  * sources, so that replaying a capture gives the same minutes every time.
+ * Also draws the process' writer id (ds_rollup.h, join).
  */
 static int
 seed_hashes(void)
 {
-	uint64_t s[3];
+	uint64_t s[4];
 
 	if (getrandom(s, sizeof(s), 0) != (ssize_t)sizeof(s)) {
 		fprintf(stderr, "darkscope: cannot read random bytes for the hash keys: %s\n",
@@ -674,6 +675,7 @@ seed_hashes(void)
 	}
 	ds_hist_set_seeds(s[0], app.replay ? 0 : s[1]);
 	ds_dump_sums_set_seed(s[2]);
+	app.writer = s[3];
 	return 0;
 }
 

@@ -10,7 +10,7 @@
  * Redis can never disagree about a minute.
  *
  *   ds_rollup
- *    |- sensor, minute, partial, sources_sampling
+ *    |- sensor, minute, partial, join, writer, sources_sampling
  *    |- feeds[]                     one per configured feed, always all of them
  *    |   |- packets, bytes, sources
  *    |   `- dims[DS_DIM_*]          (value -> packets, sources) sorted by packets
@@ -145,6 +145,15 @@ struct ds_rollup {
 	char *sensor;
 	int64_t minute;          /**< minutes since the Unix epoch, UTC */
 	bool partial;            /**< the sensor did not observe the whole minute */
+	/**
+	 * The first minute of a live start: Redis adds it to what an earlier
+	 * process of the sensor wrote of the same minute, partial, before it
+	 * stopped, instead of replacing that (docs/SCHEMA.md, "A restart inside
+	 * a minute"). writer tells this process' rewrites of it (retries) from
+	 * another process' join.
+	 */
+	bool join;
+	uint64_t writer;         /**< the sealing process, random at its start; with join */
 	uint8_t sources_sampling; /**< 0: sources exact; k: estimated from a 1/2^k sample */
 	char *signatures_version; /**< DS_SIGNATURES_VERSION of the sensor, NULL when unset */
 	uint32_t n_feeds;

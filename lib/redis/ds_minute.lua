@@ -44,8 +44,18 @@
 --   (f.whole_hour, f.whole_day; 0: no such period yet): the sensor has
 --   summed it already.
 --
+-- A join (a.join, the writer id of a live start's first minute) adds the
+-- minute to what an earlier process of the sensor left of it, partial:
+--   carry := (P:S:M:joined is a.join: a retry of this join) the carry kept
+--            by the first attempt; (else) the minute as it is when partial,
+--            copied to mb:carry (hash) and mb:carry:NAME (zsets), or nothing
+--   new   := staged + carry (hash fields and zsets; sampling the larger)
+-- and applies it as any rewrite. Any other write deletes the carry. So a
+-- minute holds the sum of the processes that saw a part of it, and rewriting
+-- it (retries, a spooled minute written again) still changes nothing.
+--
 -- The sensor's counters (P:S:M:counters -> P:S:h:H:counters, P:S:d:D:counters)
--- follow the same rule, with "applied" meaning applied to any feed's day.
+-- follow the same rules, with "applied" meaning applied to any feed's day.
 -- Then indexes, TTLs and P:S:meta are updated.
 --
 -- Cost: a minute with every TCP and UDP port has 8 zsets of 65536 members
@@ -185,6 +195,64 @@ local function base_of(applied, have_old, period_hash)
 	return 'none'
 end
 
+-- Every zset a feed-minute can have, and the dimension it is of.
+local mnames = {}
+for _, dn in ipairs(a.dim_names) do
+	mnames[#mnames + 1] = { name = dn, dim = dn }
+	mnames[#mnames + 1] = { name = dn .. ':sources', dim = dn }
+end
+mnames[#mnames + 1] = { name = 'proto:bytes', dim = 'proto' }
+
+-- A join's carry (see the top). P:S:M:joined names the join the minute's
+-- carries belong to; a retry of that join finds its own id there.
+local joined_key = P .. ':' .. M .. ':joined'
+local rejoin = false
+if a.join then
+	rejoin = redis.call('GET', joined_key) == a.join
+	redis.call('SET', joined_key, a.join)
+	expire(joined_key, a.ttl.minute)
+else
+	redis.call('UNLINK', joined_key)
+end
+
+-- The carry of the hash key k (a feed-minute or the counters), whose current
+-- fields are old: returned as a table of fields (nil: not a join). names:
+-- the zsets that go with it (a feed-minute's), or nil.
+local function carry_of(k, old, names)
+	local ck = k .. ':carry'
+	local keys = { ck }
+	for _, z in ipairs(names or EMPTY) do
+		keys[#keys + 1] = ck .. ':' .. z.name
+	end
+	if a.join and rejoin then
+		return hash_read(ck) or {}
+	end
+	redis.call('UNLINK', unpack(keys))
+	if not a.join then
+		return nil
+	end
+	if old == nil or old.partial ~= '1' then
+		return {}
+	end
+	for _, z in ipairs(names or EMPTY) do
+		redis.call('COPY', k .. ':' .. z.name, ck .. ':' .. z.name)
+	end
+	local h = { 'HSET', ck }
+	for f, v in pairs(old) do
+		h[#h + 1] = f
+		h[#h + 1] = v
+	end
+	redis.call(unpack(h))
+	for _, key in ipairs(keys) do
+		expire(key, a.ttl.minute)
+	end
+	return old
+end
+
+local function num(t, f)
+	return t and tonumber(t[f]) or 0
+end
+
 local skipped = 0
 local applied_any = false
 local periods = {
@@ -205,6 +273,10 @@ for _, f in ipairs(a.feeds) do
 	local fb = P .. ':' .. f.name
 	local mb = fb .. ':' .. M
 	local old = hash_read(mb)
+	local carry = carry_of(mb, old, mnames)
+	-- The minute's totals: this write's, plus a join's carry.
+	local packets = f.packets + num(carry, 'packets')
+	local bytes = f.bytes + num(carry, 'bytes')
 	local applied_key = fb .. ':d:' .. D .. ':applied'
 	local applied = redis.call('SISMEMBER', applied_key, M) == 1
 	local base = {}
@@ -227,7 +299,9 @@ for _, f in ipairs(a.feeds) do
 	for i, p in ipairs(periods) do
 		local want = f['whole_' .. p.kind]
 		local pk = fb .. ':' .. p.tag
-		local ok = want ~= nil and base[i] == 'none'
+		-- (Nor when a join carries another process' part: the sensor's
+		-- sums do not have it.)
+		local ok = want ~= nil and base[i] == 'none' and next(carry or EMPTY) == nil
 		if ok and want == 0 then
 			ok = redis.call('EXISTS', pk) == 0
 			for _, dn in ipairs(f.dims) do
@@ -268,9 +342,11 @@ for _, f in ipairs(a.feeds) do
 	end
 	keys[#keys + 1] = mb .. ':proto:bytes'
 	redis.call('UNLINK', unpack(keys))
-	local h = { 'HSET', mb, 'packets', int(f.packets), 'bytes', int(f.bytes),
-		    'sources', int(f.sources), 'partial', int(a.partial),
-		    'sources_sampling', int(a.sampling) }
+	local h = { 'HSET', mb, 'packets', int(packets), 'bytes', int(bytes),
+		    'sources', int(f.sources + num(carry, 'sources')),
+		    'partial', int(a.partial),
+		    'sources_sampling',
+		    int(math.max(a.sampling, num(carry, 'sources_sampling'))) }
 	if a.signatures_version then
 		h[#h + 1] = 'signatures_version'
 		h[#h + 1] = a.signatures_version
@@ -289,16 +365,23 @@ for _, f in ipairs(a.feeds) do
 			expire(mb .. ':' .. n, a.ttl.minute)
 		end
 	end
+	-- A join's carry added (a missing key is an empty zset to ZUNIONSTORE).
+	for _, z in ipairs(carry and mnames or EMPTY) do
+		local k = mb .. ':' .. z.name
+		if redis.call('EXISTS', mb .. ':carry:' .. z.name) == 1 then
+			redis.call('ZUNIONSTORE', k, 2, k, mb .. ':carry:' .. z.name)
+			expire(k, a.ttl.minute)
+			present[z.dim] = true
+		end
+	end
 
 	-- The hour and the day.
 	for i, p in ipairs(periods) do
 		local pk = fb .. ':' .. p.tag
 		local o = base[i] == 'old' and old or nil
 		if base[i] ~= 'skip' then
-			redis.call('HINCRBY', pk, 'packets',
-				   int(f.packets - (o and tonumber(o.packets) or 0)))
-			redis.call('HINCRBY', pk, 'bytes',
-				   int(f.bytes - (o and tonumber(o.bytes) or 0)))
+			redis.call('HINCRBY', pk, 'packets', int(packets - num(o, 'packets')))
+			redis.call('HINCRBY', pk, 'bytes', int(bytes - num(o, 'bytes')))
 			redis.call('HINCRBY', pk, 'minutes', o and 0 or 1)
 			redis.call('HINCRBY', pk, 'partial',
 				   int(a.partial - (o and tonumber(o.partial) or 0)))
@@ -374,7 +457,27 @@ end
 do
 	local ck = P .. ':' .. M .. ':counters'
 	local old = hash_read(ck)
+	local carry = carry_of(ck, old, nil)
 	local names, values = a.counters.names, a.counters.values
+
+	-- A join's carry added, running totals (*_total) and "partial" excepted.
+	if next(carry or EMPTY) ~= nil then
+		local at, n2, v2 = {}, {}, {}
+		for k, n in ipairs(names) do
+			n2[k], v2[k], at[n] = n, values[k], k
+		end
+		names, values = n2, v2
+		for n, v in pairs(carry) do
+			if n ~= 'partial' and not n:find('_total$') then
+				if at[n] then
+					values[at[n]] = values[at[n]] + tonumber(v)
+				else
+					names[#names + 1] = n
+					values[#values + 1] = tonumber(v)
+				end
+			end
+		end
+	end
 
 	redis.call('UNLINK', ck)
 	local i = 1

@@ -1083,6 +1083,14 @@ encode_minute(struct ds_redis *r, const struct ds_rollup *ru, int64_t newest)
 	json_u64(b, ru->partial ? 1 : 0);
 	json_key(b, "sampling", false);
 	json_u64(b, ru->sources_sampling);
+	if (ru->join) {
+		/* A string: a Lua number holds 53 bits. */
+		char id[20];
+
+		snprintf(id, sizeof(id), "%016" PRIx64, ru->writer);
+		json_key(b, "join", false);
+		json_cstr(b, id);
+	}
 	if (ru->signatures_version != NULL) {
 		json_key(b, "signatures_version", false);
 		json_cstr(b, ru->signatures_version);

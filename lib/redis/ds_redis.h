@@ -11,7 +11,9 @@
  *    atomic, so a reader never sees half a minute. The script deletes
  *    every key of the minute, moves the staged values into place and
  *    so writes absolute values: writing a minute again (a retry, or a second
- *    replay of the same capture) leaves the same content; and it adds to the
+ *    replay of the same capture) leaves the same content (a live start's
+ *    first minute, ds_rollup.join, is added to a stopped process' part of
+ *    it instead, and its retries too leave the same content); it adds to the
  *    minute's hour and day only the difference between the new values and
  *    what the minute held before, so those hold the sum of the minutes as
  *    they are now, each counted exactly once.

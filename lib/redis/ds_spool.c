@@ -129,6 +129,8 @@ encode_payload(struct wr *w, const struct ds_rollup *ru)
 	put_u8(w, ru->partial ? 1 : 0);
 	put_u8(w, ru->sources_sampling);
 	put_str(w, ru->signatures_version);
+	put_u8(w, ru->join ? 1 : 0);
+	put_u64(w, ru->writer);
 	put_u32(w, ru->n_feeds);
 	for (uint32_t f = 0; f < ru->n_feeds; f++) {
 		const struct ds_rollup_feed *fd = &ru->feeds[f];
@@ -315,7 +317,7 @@ get_str(struct rd *r, char **out, bool null_ok, size_t max)
 
 /* The payload into ru (sensor and minute already set); ds_rollup_free() undoes a failure. */
 static int
-decode_payload(struct rd *r, struct ds_rollup *ru, char *reason)
+decode_payload(struct rd *r, uint32_t version, struct ds_rollup *ru, char *reason)
 {
 	uint32_t n = get_u32(r);
 	int rc = 0;
@@ -332,6 +334,13 @@ decode_payload(struct rd *r, struct ds_rollup *ru, char *reason)
 		BAD("bad signatures version");
 	if (rc < 0)
 		goto out;
+	if (version >= 2) {
+		n = get_u8(r);
+		if (n > 1)
+			BAD("join flag %u", n);
+		ru->join = n == 1;
+		ru->writer = get_u64(r);
+	}
 	/* A feed is at least its name length, three totals and DS_DIM_MAX counts. */
 	if (!get_count(r, 4 + 24 + 4 * DS_DIM_MAX, &n))
 		BAD("bad feed count");
@@ -449,8 +458,8 @@ out:
  * @return 0 with minute, header and payload lengths, or -EBADMSG and reason.
  */
 static int
-decode_header(const uint8_t *buf, size_t len, const char *sensor, int64_t *minute,
-	      size_t *hlen, uint64_t *plen, uint32_t *pcrc, char *reason)
+decode_header(const uint8_t *buf, size_t len, const char *sensor, uint32_t *ver,
+	      int64_t *minute, size_t *hlen, uint64_t *plen, uint32_t *pcrc, char *reason)
 {
 	struct rd r = { buf, len, 0, false };
 	uint32_t version, slen, hcrc;
@@ -462,9 +471,10 @@ decode_header(const uint8_t *buf, size_t len, const char *sensor, int64_t *minut
 	version = get_u32(&r);
 	if (r.short_read)
 		BAD("truncated header");
-	if (version != DS_SPOOL_VERSION)
-		BAD("unknown version %" PRIu32 " (this build reads %d)", version,
+	if (version < 1 || version > DS_SPOOL_VERSION)
+		BAD("unknown version %" PRIu32 " (this build reads 1 to %d)", version,
 		    DS_SPOOL_VERSION);
+	*ver = version;
 	slen = get_u32(&r);
 	*minute = (int64_t)get_u64(&r);
 	*plen = get_u64(&r);
@@ -492,9 +502,9 @@ ds_spool_decode(const uint8_t *buf, size_t len, const char *sensor, struct ds_ro
 		char *reason)
 {
 	struct ds_rollup *ru = NULL;
+	uint32_t pcrc, version;
 	int64_t minute;
 	uint64_t plen;
-	uint32_t pcrc;
 	size_t hlen;
 	struct rd r;
 	int rc;
@@ -504,7 +514,7 @@ ds_spool_decode(const uint8_t *buf, size_t len, const char *sensor, struct ds_ro
 	if (buf == NULL || sensor == NULL || out == NULL || reason == NULL)
 		return -EINVAL;
 	reason[0] = '\0';
-	rc = decode_header(buf, len, sensor, &minute, &hlen, &plen, &pcrc, reason);
+	rc = decode_header(buf, len, sensor, &version, &minute, &hlen, &plen, &pcrc, reason);
 	if (rc < 0)
 		return rc;
 	if (plen != len - hlen) {
@@ -526,7 +536,7 @@ ds_spool_decode(const uint8_t *buf, size_t len, const char *sensor, struct ds_ro
 		goto out;
 	}
 	r = (struct rd){ buf + hlen, (size_t)plen, 0, false };
-	rc = decode_payload(&r, ru, reason);
+	rc = decode_payload(&r, version, ru, reason);
 out:
 	if (rc < 0) {
 		ds_rollup_free(ru);
@@ -644,8 +654,8 @@ scan_file(struct ds_spool *s, const char *name, uint64_t seq)
 {
 	uint8_t hdr[HDR_FIXED + SENSOR_MAX + 4];
 	char reason[DS_SPOOL_REASON_MAX], canon[NAME_MAX_LEN];
+	uint32_t pcrc, version;
 	uint64_t plen;
-	uint32_t pcrc;
 	int64_t minute;
 	struct stat st;
 	size_t hlen;
@@ -663,8 +673,8 @@ scan_file(struct ds_spool *s, const char *name, uint64_t seq)
 	}
 	got = pread(fd, hdr, sizeof(hdr), 0);
 	close(fd);
-	rc = decode_header(hdr, got > 0 ? (size_t)got : 0, s->sensor, &minute, &hlen, &plen,
-			   &pcrc, reason);
+	rc = decode_header(hdr, got > 0 ? (size_t)got : 0, s->sensor, &version, &minute, &hlen,
+			   &plen, &pcrc, reason);
 	if (rc == 0 && (uint64_t)st.st_size != hlen + plen) {
 		snprintf(reason, sizeof(reason), "torn: %" PRIu64 " bytes, header says %" PRIu64,
 			 (uint64_t)st.st_size, (uint64_t)hlen + plen);

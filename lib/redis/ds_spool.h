@@ -44,7 +44,8 @@
 extern "C" {
 #endif
 
-#define DS_SPOOL_VERSION 1
+/* The format written; files of versions 1 to this are read (docs/SPOOL.md). */
+#define DS_SPOOL_VERSION 2
 #define DS_SPOOL_MAGIC "DSSPOOL\n"
 #define DS_SPOOL_SUFFIX ".spool"
 #define DS_SPOOL_BAD_DIR "bad"
