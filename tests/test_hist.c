@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "ds_hist.h"
 
@@ -476,6 +477,150 @@ test_resident(void)
 		      b->used_size == ds_minbuf_mem_size(&lim),
 	      "mapping %p + %zu bytes for %zu used", b->mem, b->mem_size, b->used_size);
 	ds_minbuf_free(b);
+}
+
+/* Resident memory of the process, in KiB (/proc/self/statm). */
+static long
+resident_kib(void)
+{
+	long size = 0, resident = -1;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f == NULL)
+		return -1;
+	if (fscanf(f, "%ld %ld", &size, &resident) != 2)
+		resident = -1;
+	fclose(f);
+	return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/*
+ * The merge's two big tables are ready at create: the accumulator with room
+ * for every TCP port and SYN window of a feed, the union of pair keys for
+ * one worker's pair table, both written whole there. So a first merge of
+ * 131 000 values (every port, every window) and 393 216 pairs adds no more
+ * resident memory than its rollup takes (about 6 MiB); grown in the merge
+ * instead, the tables were 28 MiB and 8 MiB of fresh memory
+ * (docs/PERFORMANCE.md). Page faults would not show it where transparent
+ * huge pages are on: one fault then maps 2 MiB.
+ */
+static void
+test_merge_prepared(void)
+{
+	struct ds_hist_limits lim = limits(1, 1u << 20, 16);
+	struct ds_minbuf *b = ds_minbuf_create(&lim);
+	struct ds_merge *m = ds_merge_create(&lim);
+	struct ds_rollup *r = NULL;
+	long before, grew;
+
+	printf("the merge's tables are ready at create\n");
+	CHECK(b != NULL && m != NULL, "create");
+	if (b == NULL || m == NULL)
+		goto out;
+	ds_minbuf_reset(b, 3);
+	for (uint32_t i = 0; i < 65536; i++) {
+		struct ds_pkt p = tcp(0x0a000000u + i, 1, (uint16_t)i, DS_TCP_SYN, (uint16_t)i,
+				      NULL, 0);
+
+		ds_minbuf_count(b, 0, &p, 60, NULL, 0, 0);
+	}
+	before = resident_kib();
+	r = ds_merge_minute(m, &b, 1, &names, 3);
+	grew = resident_kib() - before;
+	CHECK(r != NULL && r->feeds[0].packets == 65536 &&
+	      r->feeds[0].dims[DS_DIM_TCP_DST_PORT].n == 65536 &&
+	      r->feeds[0].dims[DS_DIM_TCP_SYN_WINDOW].n == 65536, "every port and window counted");
+	printf("  resident memory grew by %ld KiB in the first merge (%u pairs)\n", grew,
+	       b->pairs.n);
+	CHECK(before > 0 && grew < 10 * 1024, "the first merge grew resident memory by %ld KiB",
+	      grew);
+out:
+	ds_rollup_free(r);
+	ds_minbuf_free(b);
+	ds_merge_free(m);
+}
+
+/*
+ * One merge, three minutes: the first has more values than the accumulator
+ * holds at create (every TCP and UDP port, SYN window and ICMP type and
+ * code: 262 147 values against room for 262 144), so it grows in that
+ * merge; the next two have a few values, counted exactly, with nothing of
+ * the first left over, as a fresh merge counts them.
+ */
+static void
+test_merge_grows_and_forgets(void)
+{
+	struct ds_hist_limits lim = limits(1, 1u << 20, 16);
+	struct ds_minbuf *b = ds_minbuf_create(&lim);
+	struct ds_merge *m = ds_merge_create(&lim), *fresh = ds_merge_create(&lim);
+	static const enum ds_dim full[] = {
+		DS_DIM_TCP_DST_PORT, DS_DIM_UDP_DST_PORT, DS_DIM_TCP_SYN_WINDOW, DS_DIM_ICMP,
+	};
+
+	printf("a merge grows past its start size, then counts small minutes exactly\n");
+	CHECK(b != NULL && m != NULL && fresh != NULL, "create");
+	if (b == NULL || m == NULL || fresh == NULL)
+		goto out;
+	for (int round = 0; round < 3; round++) {
+		struct ds_rollup *r, *want;
+
+		ds_minbuf_reset(b, 10 + round);
+		for (uint32_t i = 0; round == 0 && i < 65536; i++) {
+			struct ds_pkt p = tcp(0x0a000000u + i, 1, (uint16_t)i, DS_TCP_SYN,
+					      (uint16_t)i, NULL, 0);
+
+			ds_minbuf_count(b, 0, &p, 60, NULL, 0, 0);
+			p = udp(0x0a000000u + i, (uint16_t)i);
+			ds_minbuf_count(b, 0, &p, 60, NULL, 0, 0);
+			p = icmp(0x0a000000u + i, (uint8_t)(i >> 8), (uint8_t)i, false);
+			ds_minbuf_count(b, 0, &p, 60, NULL, 0, 0);
+		}
+		for (uint32_t i = 0; round > 0 && i < 100; i++) {
+			struct ds_pkt p = tcp(0x0b000000u + i % (round * 10), 1,
+					      (uint16_t)(80 + round), DS_TCP_SYN, 5656, NULL, 0);
+
+			ds_minbuf_count(b, 0, &p, 60, NULL, 0, 0);
+		}
+		r = ds_merge_minute(m, &b, 1, &names, 10 + round);
+		want = round > 0 ? ds_merge_minute(fresh, &b, 1, &names, 10 + round) : NULL;
+		CHECK(r != NULL, "round %d: merge", round);
+		if (r == NULL) {
+			ds_rollup_free(want);
+			continue;
+		}
+		if (round == 0) {
+			for (size_t k = 0; k < sizeof(full) / sizeof(full[0]); k++)
+				CHECK(r->feeds[0].dims[full[k]].n == 65536,
+				      "round 0: %s has %u values", ds_dim_name(full[k]),
+				      r->feeds[0].dims[full[k]].n);
+		} else {
+			const struct ds_rollup_entry *e =
+				find(r, 0, DS_DIM_TCP_DST_PORT, 80 + (uint32_t)round);
+
+			CHECK(e != NULL && e->packets == 100 && e->sources == 10u * round,
+			      "round %d: port %d: %" PRIu64 " packets, %" PRIu64 " sources", round,
+			      80 + round, e ? e->packets : 0, e ? e->sources : 0);
+			for (int d = 0; want != NULL && d < DS_DIM_MAX; d++) {
+				const struct ds_rollup_dim *x = &r->feeds[0].dims[d];
+				const struct ds_rollup_dim *y = &want->feeds[0].dims[d];
+				bool same = x->n == y->n;
+
+				for (uint32_t i = 0; same && i < x->n; i++)
+					same = x->entries[i].value == y->entries[i].value &&
+					       x->entries[i].packets == y->entries[i].packets &&
+					       x->entries[i].bytes == y->entries[i].bytes &&
+					       x->entries[i].sources == y->entries[i].sources;
+				CHECK(same, "round %d: %s differs from a fresh merge's (%u and %u "
+				      "values)", round, ds_dim_name(d), x->n, y->n);
+			}
+		}
+		ds_rollup_free(r);
+		ds_rollup_free(want);
+	}
+out:
+	ds_minbuf_free(b);
+	ds_merge_free(m);
+	ds_merge_free(fresh);
 }
 
 static void
@@ -1259,6 +1404,8 @@ main(void)
 {
 	/* First: later tests leave freed buffers that malloc would hand back mapped. */
 	test_resident();
+	test_merge_prepared();
+	test_merge_grows_and_forgets();
 	test_bad_arguments();
 	test_one_worker_exact();
 	test_merge_equals_reference(1, 20000, 500);

@@ -603,6 +603,12 @@ struct ds_merge {
 	struct acc *acc;
 	uint32_t acc_mask;
 	uint32_t acc_n;
+	/*
+	 * The slots of acc in use, in the order their keys came: every pass and
+	 * the reset go through these, so that a big table (acc_start_slots())
+	 * costs a small minute nothing. (acc_mask + 1) / 2 of them.
+	 */
+	uint32_t *used;
 	uint64_t *uni;          /* union of pair keys */
 	uint32_t uni_cap;       /* allocated slots */
 	struct merge_dict layouts;
@@ -617,6 +623,52 @@ struct ds_merge {
 	uint64_t top_cut[DS_HIST_MAX_FEEDS * DS_DIM_MAX];       /* fewest packets of a top value */
 	struct acc feed_src[DS_HIST_MAX_FEEDS]; /* all sources of each feed */
 };
+
+/*
+ * The merge's two big tables, the accumulator and the union of pair keys,
+ * are each their own mapping (map_huge()), zeroed, with every page written
+ * at once (prefault()), and are sized at create for a busy minute (below).
+ * Grown in the first merge instead, the accumulator's doublings wrote 56 MiB
+ * of fresh memory there and the union 16 MiB: 80 ms of its 190 on this VM,
+ * where a page touched for the first time is slow (docs/PERFORMANCE.md,
+ * "Cold start on this VM"); at create it is paid by the start.
+ */
+static size_t
+table_bytes(size_t n, size_t size)
+{
+	return (n * size + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+}
+
+static void *
+table_map(size_t n, size_t size)
+{
+	void *p = map_huge(table_bytes(n, size));
+
+	if (p != NULL)
+		prefault(p, table_bytes(n, size));
+	return p;
+}
+
+static void
+table_unmap(void *p, size_t n, size_t size)
+{
+	if (p != NULL)
+		munmap(p, table_bytes(n, size));
+}
+
+/*
+ * Accumulator slots at create: every TCP and UDP port and SYN window of
+ * every feed at half load (2^19 entries, 28 MiB, for one feed; at most
+ * 2^20), as a scanned telescope sees them all within a minute. It doubles
+ * when a minute has more values.
+ */
+static uint32_t
+acc_start_slots(const struct ds_hist_limits *lim)
+{
+	uint64_t want = 2ull * 3 * 65536 * lim->n_feeds;
+
+	return (uint32_t)pow2_at_least(want < (1u << 20) ? want : (1u << 20));
+}
 
 static int
 merge_dict_init(struct merge_dict *md, uint32_t cap)
@@ -657,11 +709,16 @@ ds_merge_create(const struct ds_hist_limits *lim)
 	m->asns.slot_id = calloc((size_t)m->asns.mask + 1, sizeof(uint64_t));
 	m->asns.by_id = calloc(lim->src_asns, sizeof(uint32_t));
 	m->asn_map = calloc(lim->src_asns + 1, sizeof(uint32_t));
-	m->acc_mask = 4095;
-	m->acc = calloc(m->acc_mask + 1, sizeof(*m->acc));
+	m->acc_mask = acc_start_slots(lim) - 1;
+	m->acc = table_map(m->acc_mask + 1, sizeof(*m->acc));
+	m->used = table_map((m->acc_mask + 1) / 2, sizeof(*m->used));
+	/* The union holds one worker's pairs at half load (merge_pairs()). */
+	m->uni_cap = pow2_at_least(2ull * lim->source_pairs);
+	m->uni = table_map(m->uni_cap, sizeof(*m->uni));
 	if (merge_dict_init(&m->layouts, lim->syn_option_layouts) < 0 ||
 	    merge_dict_init(&m->fps, lim->tcp_fingerprints) < 0 || m->asns.slot_id == NULL ||
-	    m->asns.by_id == NULL || m->asn_map == NULL || m->acc == NULL) {
+	    m->asns.by_id == NULL || m->asn_map == NULL || m->acc == NULL || m->used == NULL ||
+	    m->uni == NULL) {
 		ds_merge_free(m);
 		errno = ENOMEM;
 		return NULL;
@@ -672,8 +729,8 @@ ds_merge_create(const struct ds_hist_limits *lim)
 static void
 acc_free_sources(struct ds_merge *m)
 {
-	for (uint32_t i = 0; i <= m->acc_mask; i++)
-		free(m->acc[i].src);
+	for (uint32_t k = 0; k < m->acc_n; k++)
+		free(m->acc[m->used[k]].src);
 	for (uint32_t f = 0; f < DS_HIST_MAX_FEEDS; f++) {
 		free(m->feed_src[f].src);
 		memset(&m->feed_src[f], 0, sizeof(m->feed_src[f]));
@@ -685,10 +742,11 @@ ds_merge_free(struct ds_merge *m)
 {
 	if (m == NULL)
 		return;
-	if (m->acc != NULL)
+	if (m->acc != NULL && m->used != NULL)
 		acc_free_sources(m);
-	free(m->acc);
-	free(m->uni);
+	table_unmap(m->acc, m->acc_mask + 1, sizeof(*m->acc));
+	table_unmap(m->used, (m->acc_mask + 1) / 2, sizeof(*m->used));
+	table_unmap(m->uni, m->uni_cap, sizeof(*m->uni));
 	merge_dict_free(&m->layouts);
 	merge_dict_free(&m->fps);
 	free(m->asns.slot_id);
@@ -708,22 +766,27 @@ static int
 acc_grow(struct ds_merge *m)
 {
 	uint32_t cap = (m->acc_mask + 1) * 2;
-	struct acc *a = calloc(cap, sizeof(*a));
+	struct acc *a = table_map(cap, sizeof(*a));
+	uint32_t *used = table_map(cap / 2, sizeof(*used));
 
-	if (a == NULL)
+	if (a == NULL || used == NULL) {
+		table_unmap(a, cap, sizeof(*a));
+		table_unmap(used, cap / 2, sizeof(*used));
 		return -ENOMEM;
-	for (uint32_t i = 0; i <= m->acc_mask; i++) {
-		uint32_t j;
+	}
+	for (uint32_t k = 0; k < m->acc_n; k++) {
+		const struct acc *e = &m->acc[m->used[k]];
+		uint32_t j = (uint32_t)ds_slot_hash(e->key) & (cap - 1);
 
-		if (m->acc[i].key == 0)
-			continue;
-		j = (uint32_t)ds_slot_hash(m->acc[i].key) & (cap - 1);
 		while (a[j].key != 0)
 			j = (j + 1) & (cap - 1);
-		a[j] = m->acc[i];
+		a[j] = *e;
+		used[k] = j;
 	}
-	free(m->acc);
+	table_unmap(m->acc, m->acc_mask + 1, sizeof(*m->acc));
+	table_unmap(m->used, (m->acc_mask + 1) / 2, sizeof(*m->used));
 	m->acc = a;
+	m->used = used;
 	m->acc_mask = cap - 1;
 	return 0;
 }
@@ -740,7 +803,7 @@ acc_get(struct ds_merge *m, uint64_t key)
 		i = (i + 1) & m->acc_mask;
 	if (m->acc[i].key == 0) {
 		m->acc[i].key = key;
-		m->acc_n++;
+		m->used[m->acc_n++] = i;
 	}
 	return &m->acc[i];
 }
@@ -765,7 +828,8 @@ static void
 merge_reset(struct ds_merge *m)
 {
 	acc_free_sources(m);
-	memset(m->acc, 0, ((size_t)m->acc_mask + 1) * sizeof(*m->acc));
+	for (uint32_t k = 0; k < m->acc_n; k++)
+		memset(&m->acc[m->used[k]], 0, sizeof(*m->acc));
 	m->acc_n = 0;
 	dict_clear(&m->layouts.d);
 	dict_clear(&m->fps.d);
@@ -902,16 +966,17 @@ mark_top_values(struct ds_merge *m)
 		m->scratch_cap = m->acc_n;
 	}
 	memset(start, 0, sizeof(m->top_start));
-	for (uint32_t i = 0; i <= m->acc_mask; i++)
-		if (m->acc[i].key != 0)
-			start[acc_group(m->acc[i].key) + 1]++;
+	for (uint32_t k = 0; k < m->acc_n; k++)
+		start[acc_group(m->acc[m->used[k]].key) + 1]++;
 	for (uint32_t g = 0; g < TOP_GROUPS; g++) {
 		start[g + 1] += start[g];
 		fill[g] = start[g];
 	}
-	for (uint32_t i = 0; i <= m->acc_mask; i++)
-		if (m->acc[i].key != 0)
-			m->scratch[fill[acc_group(m->acc[i].key)]++] = m->acc[i].packets;
+	for (uint32_t k = 0; k < m->acc_n; k++) {
+		const struct acc *a = &m->acc[m->used[k]];
+
+		m->scratch[fill[acc_group(a->key)]++] = a->packets;
+	}
 	for (uint32_t g = 0; g < TOP_GROUPS; g++) {
 		uint32_t n = start[g + 1] - start[g];
 
@@ -921,10 +986,10 @@ mark_top_values(struct ds_merge *m)
 		qsort(m->scratch + start[g], n, sizeof(uint64_t), u64_desc);
 		cut[g] = m->scratch[start[g] + (n < k ? n : k) - 1];
 	}
-	for (uint32_t i = 0; i <= m->acc_mask; i++) {
-		struct acc *a = &m->acc[i];
+	for (uint32_t k = 0; k < m->acc_n; k++) {
+		struct acc *a = &m->acc[m->used[k]];
 
-		if (a->key != 0 && a->packets >= cut[acc_group(a->key)])
+		if (a->packets >= cut[acc_group(a->key)])
 			a->want_src = true;
 	}
 	return 0;
@@ -991,8 +1056,8 @@ merge_pairs(struct ds_merge *m, struct ds_minbuf *const *bufs, uint32_t n, uint8
 	if (cap < 1024)
 		cap = 1024;
 	if (cap > m->uni_cap) {
-		free(m->uni);
-		m->uni = malloc((size_t)cap * sizeof(uint64_t));
+		table_unmap(m->uni, m->uni_cap, sizeof(*m->uni));
+		m->uni = table_map(cap, sizeof(*m->uni));
 		if (m->uni == NULL) {
 			m->uni_cap = 0;
 			return -ENOMEM;
@@ -1107,24 +1172,21 @@ build_dims(struct ds_merge *m, struct ds_rollup *r, uint8_t level)
 	uint32_t counts[DS_HIST_MAX_FEEDS][DS_DIM_MAX];
 
 	memset(counts, 0, sizeof(counts));
-	for (uint32_t i = 0; i <= m->acc_mask; i++) {
-		uint64_t key = m->acc[i].key;
+	for (uint32_t k = 0; k < m->acc_n; k++) {
+		uint64_t key = m->acc[m->used[k]].key;
 
-		if (key != 0)
-			counts[key >> 40 & 0x3f][key >> 32 & 0xff]++;
+		counts[key >> 40 & 0x3f][key >> 32 & 0xff]++;
 	}
 	for (uint32_t f = 0; f < r->n_feeds; f++)
 		for (int d = 0; d < DS_DIM_MAX; d++)
 			if (ds_rollup_dim_resize(&r->feeds[f].dims[d], counts[f][d]) < 0)
 				return -ENOMEM;
 	memset(counts, 0, sizeof(counts));
-	for (uint32_t i = 0; i <= m->acc_mask; i++) {
-		const struct acc *a = &m->acc[i];
+	for (uint32_t k = 0; k < m->acc_n; k++) {
+		const struct acc *a = &m->acc[m->used[k]];
 		uint32_t f, d;
 		struct ds_rollup_entry *e;
 
-		if (a->key == 0)
-			continue;
 		f = a->key >> 40 & 0x3f;
 		d = a->key >> 32 & 0xff;
 		e = &r->feeds[f].dims[d].entries[counts[f][d]++];
@@ -1145,10 +1207,10 @@ build_dims(struct ds_merge *m, struct ds_rollup *r, uint8_t level)
 		}
 		memset(a, 0, sizeof(*a));
 	}
-	for (uint32_t i = 0; i <= m->acc_mask; i++) {
-		struct acc *a = &m->acc[i];
+	for (uint32_t k = 0; k < m->acc_n; k++) {
+		struct acc *a = &m->acc[m->used[k]];
 
-		if (a->key == 0 || a->src == NULL)
+		if (a->src == NULL)
 			continue;
 		if (ds_rollup_srcset_add(r, a->key >> 40 & 0x3f, a->key >> 32 & 0xff,
 					 (uint32_t)a->key, a->src, a->n_src) < 0) {
