@@ -629,9 +629,9 @@ struct ds_merge {
  * are each their own mapping (map_huge()), zeroed, with every page written
  * at once (prefault()), and are sized at create for a busy minute (below).
  * Grown in the first merge instead, the accumulator's doublings wrote 56 MiB
- * of fresh memory there and the union 16 MiB: 80 ms of its 190 on this VM,
- * where a page touched for the first time is slow (docs/PERFORMANCE.md,
- * "Cold start on this VM"); at create it is paid by the start.
+ * of fresh memory there, 80 ms of its 190 on this VM, where a page touched
+ * for the first time is slow (docs/PERFORMANCE.md, "Cold start on this
+ * VM"), and the union up to 16 MiB more; at create the start pays it.
  */
 static size_t
 table_bytes(size_t n, size_t size)
