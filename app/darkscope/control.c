@@ -312,11 +312,13 @@ seal_ready(struct control *c)
 			DS_LOG(ERR, "out of memory merging minute %" PRId64 "\n", m);
 			return -ENOMEM;
 		}
-		r->partial = (!app->packet_time && m == app->start_minute) ||
-			     (c->stopping && m >= c->stop_minute);
-		/* Added to what a process stopped in this minute left of it. */
+		/*
+		 * A live start's first minute is partial, and is added to what a
+		 * process stopped in this minute left of it.
+		 */
 		r->join = !app->packet_time && m == app->start_minute;
 		r->writer = app->writer;
+		r->partial = r->join || (c->stopping && m >= c->stop_minute);
 		add_interval_counters(c, r, bufs, from, n);
 		for (uint32_t k = 0; k < n; k++) {
 			struct ds_worker *w = app->workers[from[k]];

@@ -224,7 +224,7 @@ local function carry_of(k, old, names)
 	for _, z in ipairs(names or EMPTY) do
 		keys[#keys + 1] = ck .. ':' .. z.name
 	end
-	if a.join and rejoin then
+	if rejoin then
 		return hash_read(ck) or {}
 	end
 	redis.call('UNLINK', unpack(keys))
@@ -336,11 +336,9 @@ for _, f in ipairs(a.feeds) do
 	-- The minute's own keys (docs/SCHEMA.md, "Redis keys"): deleted, then
 	-- the staged zsets renamed into place.
 	local keys = { mb }
-	for _, dn in ipairs(a.dim_names) do
-		keys[#keys + 1] = mb .. ':' .. dn
-		keys[#keys + 1] = mb .. ':' .. dn .. ':sources'
+	for _, z in ipairs(mnames) do
+		keys[#keys + 1] = mb .. ':' .. z.name
 	end
-	keys[#keys + 1] = mb .. ':proto:bytes'
 	redis.call('UNLINK', unpack(keys))
 	local h = { 'HSET', mb, 'packets', int(packets), 'bytes', int(bytes),
 		    'sources', int(f.sources + num(carry, 'sources')),
@@ -383,8 +381,7 @@ for _, f in ipairs(a.feeds) do
 			redis.call('HINCRBY', pk, 'packets', int(packets - num(o, 'packets')))
 			redis.call('HINCRBY', pk, 'bytes', int(bytes - num(o, 'bytes')))
 			redis.call('HINCRBY', pk, 'minutes', o and 0 or 1)
-			redis.call('HINCRBY', pk, 'partial',
-				   int(a.partial - (o and tonumber(o.partial) or 0)))
+			redis.call('HINCRBY', pk, 'partial', int(a.partial - num(o, 'partial')))
 			-- Every change of the period: what a sensor's sums are checked by.
 			redis.call('HINCRBY', pk, 'rev', 1)
 		end
@@ -510,7 +507,7 @@ do
 				local n = names[k]
 				seen[n] = true
 				if n ~= 'partial' and not n:find('_total$') then
-					local d = values[k] - (o and tonumber(o[n]) or 0)
+					local d = values[k] - num(o, n)
 					if d ~= 0 or o == nil then
 						redis.call('HINCRBY', pk, n, int(d))
 					end
@@ -524,8 +521,7 @@ do
 				end
 			end
 			redis.call('HINCRBY', pk, 'minutes', o and 0 or 1)
-			redis.call('HINCRBY', pk, 'partial',
-				   int(a.partial - (o and tonumber(o.partial) or 0)))
+			redis.call('HINCRBY', pk, 'partial', int(a.partial - num(o, 'partial')))
 		end
 		expire(pk, p.ttl)
 	end
