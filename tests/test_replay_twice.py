@@ -46,7 +46,8 @@ def case_bad_arguments(checks, server):
 
 DEBUG_LOGS = '"--log-level=darkscope*:debug"'   # as README's "Running it" shows
 MERGED = re.compile(r"darkscope: minute (\S+) merged in [0-9.]+ ms")
-WRITTEN = re.compile(r"darkscope\.redis: minute (\S+) written in [0-9.]+ ms")
+WRITTEN = re.compile(r"darkscope\.redis: minute (\S+) written in [0-9.]+ ms "
+                     r"\(encode [0-9.]+ ms\)")
 
 
 def replay(checks, label, server, files, jl, debug=False):

@@ -167,6 +167,7 @@ struct ds_redis {
 	int64_t newest;             /* newest minute written, the index trimming reference */
 	uint64_t rollup_skipped;    /* minutes whose sums the script left alone */
 	uint64_t periods_whole;     /* periods the script took whole */
+	uint64_t encode_us;         /* the last write's encode_minute() */
 
 	struct json_buf json;       /* the script's argument */
 	struct json_buf head;       /* MULTI and the staged RESTOREs, as RESP */
@@ -1582,6 +1583,7 @@ int
 ds_redis_write(struct ds_redis *r, const struct ds_rollup *ru)
 {
 	struct sigpipe_guard guard;
+	struct timespec t0, t1;
 	int64_t newest, skipped = 0;
 	bool noscript = false;
 	int rc;
@@ -1596,7 +1598,11 @@ ds_redis_write(struct ds_redis *r, const struct ds_rollup *ru)
 	 */
 	newest = r->have_newest && r->newest > ru->minute ? r->newest : ru->minute;
 	/* Encoded before connecting: a minute that cannot be encoded needs no connection. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = encode_minute(r, ru, newest);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	r->encode_us = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
+		       (uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000);
 	if (rc < 0) {
 		periods_settle(r, ru->n_feeds, NULL);
 		goto out;
@@ -1642,6 +1648,12 @@ uint64_t
 ds_redis_periods_whole(const struct ds_redis *r)
 {
 	return r != NULL ? r->periods_whole : 0;
+}
+
+uint64_t
+ds_redis_encode_us(const struct ds_redis *r)
+{
+	return r != NULL ? r->encode_us : 0;
 }
 
 const char *

@@ -315,7 +315,8 @@ writer_main(void *arg)
 			char iso[32];
 
 			ds_minute_iso(ru->minute, iso, sizeof(iso));
-			WLOG(DEBUG, "minute %s written in %.1f ms%s", iso, (double)us / 1000.0,
+			WLOG(DEBUG, "minute %s written in %.1f ms (encode %.1f ms)%s", iso,
+			     (double)us / 1000.0, (double)ds_redis_encode_us(w->redis) / 1000.0,
 			     from_spool ? " (from the spool)" : "");
 		}
 
