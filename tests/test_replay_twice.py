@@ -76,9 +76,8 @@ def replay(checks, label, server, files, jl, debug=False):
         # The encode is part of the write, and takes some time in all.
         checks.eq("%s: writes whose encode took longer than the write" % label,
                   [w for w in written if float(w[2]) > float(w[1])], [])
-        checks.ok(sum(float(w[2]) for w in written) > 0,
-                  "%s: the encodes took %.1f ms in all" % (label,
-                                                            sum(float(w[2]) for w in written)))
+        encode_ms = sum(float(w[2]) for w in written)
+        checks.ok(encode_ms > 0, "%s: the encodes took %.1f ms in all" % (label, encode_ms))
     else:
         checks.eq("%s: merge and write lines without debug logs" % label,
                   len(merged) + len(written), 0)
