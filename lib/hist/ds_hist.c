@@ -657,6 +657,30 @@ table_unmap(void *p, size_t n, size_t size)
 }
 
 /*
+ * The accumulator of @p slots entries and its list of slots in use, which
+ * holds half as many: acc_get() grows the table before it is half full.
+ */
+static void
+acc_unmap(struct acc *acc, uint32_t *used, uint32_t slots)
+{
+	table_unmap(acc, slots, sizeof(*acc));
+	table_unmap(used, slots / 2, sizeof(*used));
+}
+
+static int
+acc_map(uint32_t slots, struct acc **acc, uint32_t **used)
+{
+	*acc = table_map(slots, sizeof(**acc));
+	*used = table_map(slots / 2, sizeof(**used));
+	if (*acc != NULL && *used != NULL)
+		return 0;
+	acc_unmap(*acc, *used, slots);
+	*acc = NULL;
+	*used = NULL;
+	return -ENOMEM;
+}
+
+/*
  * Accumulator slots at create: every TCP and UDP port and SYN window of
  * every feed at half load (2^19 entries, 28 MiB, for one feed; at most
  * 2^20), as a scanned telescope sees them all within a minute. It doubles
@@ -710,15 +734,13 @@ ds_merge_create(const struct ds_hist_limits *lim)
 	m->asns.by_id = calloc(lim->src_asns, sizeof(uint32_t));
 	m->asn_map = calloc(lim->src_asns + 1, sizeof(uint32_t));
 	m->acc_mask = acc_start_slots(lim) - 1;
-	m->acc = table_map(m->acc_mask + 1, sizeof(*m->acc));
-	m->used = table_map((m->acc_mask + 1) / 2, sizeof(*m->used));
+	acc_map(m->acc_mask + 1, &m->acc, &m->used);
 	/* The union holds one worker's pairs at half load (merge_pairs()). */
 	m->uni_cap = pow2_at_least(2ull * lim->source_pairs);
 	m->uni = table_map(m->uni_cap, sizeof(*m->uni));
 	if (merge_dict_init(&m->layouts, lim->syn_option_layouts) < 0 ||
 	    merge_dict_init(&m->fps, lim->tcp_fingerprints) < 0 || m->asns.slot_id == NULL ||
-	    m->asns.by_id == NULL || m->asn_map == NULL || m->acc == NULL || m->used == NULL ||
-	    m->uni == NULL) {
+	    m->asns.by_id == NULL || m->asn_map == NULL || m->acc == NULL || m->uni == NULL) {
 		ds_merge_free(m);
 		errno = ENOMEM;
 		return NULL;
@@ -742,10 +764,9 @@ ds_merge_free(struct ds_merge *m)
 {
 	if (m == NULL)
 		return;
-	if (m->acc != NULL && m->used != NULL)
+	if (m->acc != NULL)
 		acc_free_sources(m);
-	table_unmap(m->acc, m->acc_mask + 1, sizeof(*m->acc));
-	table_unmap(m->used, (m->acc_mask + 1) / 2, sizeof(*m->used));
+	acc_unmap(m->acc, m->used, m->acc_mask + 1);
 	table_unmap(m->uni, m->uni_cap, sizeof(*m->uni));
 	merge_dict_free(&m->layouts);
 	merge_dict_free(&m->fps);
@@ -766,14 +787,11 @@ static int
 acc_grow(struct ds_merge *m)
 {
 	uint32_t cap = (m->acc_mask + 1) * 2;
-	struct acc *a = table_map(cap, sizeof(*a));
-	uint32_t *used = table_map(cap / 2, sizeof(*used));
+	struct acc *a;
+	uint32_t *used;
 
-	if (a == NULL || used == NULL) {
-		table_unmap(a, cap, sizeof(*a));
-		table_unmap(used, cap / 2, sizeof(*used));
+	if (acc_map(cap, &a, &used) < 0)
 		return -ENOMEM;
-	}
 	for (uint32_t k = 0; k < m->acc_n; k++) {
 		const struct acc *e = &m->acc[m->used[k]];
 		uint32_t j = (uint32_t)ds_slot_hash(e->key) & (cap - 1);
@@ -783,8 +801,7 @@ acc_grow(struct ds_merge *m)
 		a[j] = *e;
 		used[k] = j;
 	}
-	table_unmap(m->acc, m->acc_mask + 1, sizeof(*m->acc));
-	table_unmap(m->used, (m->acc_mask + 1) / 2, sizeof(*m->used));
+	acc_unmap(m->acc, m->used, m->acc_mask + 1);
 	m->acc = a;
 	m->used = used;
 	m->acc_mask = cap - 1;
