@@ -167,7 +167,8 @@ struct ds_redis {
 	int64_t newest;             /* newest minute written, the index trimming reference */
 	uint64_t rollup_skipped;    /* minutes whose sums the script left alone */
 	uint64_t periods_whole;     /* periods the script took whole */
-	uint64_t encode_us;         /* the last write's encode_minute() */
+	uint64_t write_us;          /* the last ds_redis_write() */
+	uint64_t encode_us;         /* its encode_minute() */
 
 	struct json_buf json;       /* the script's argument */
 	struct json_buf head;       /* MULTI and the staged RESTOREs, as RESP */
@@ -1579,17 +1580,27 @@ ds_redis_connect(struct ds_redis *r)
 	return rc;
 }
 
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 int
 ds_redis_write(struct ds_redis *r, const struct ds_rollup *ru)
 {
 	struct sigpipe_guard guard;
-	struct timespec t0, t1;
+	uint64_t t0;
 	int64_t newest, skipped = 0;
 	bool noscript = false;
 	int rc;
 
 	if (r == NULL || ru == NULL || ru->sensor == NULL)
 		return -EINVAL;
+	t0 = mono_us();
 	sigpipe_block(&guard);
 	r->errstr[0] = '\0';
 	/*
@@ -1598,11 +1609,8 @@ ds_redis_write(struct ds_redis *r, const struct ds_rollup *ru)
 	 */
 	newest = r->have_newest && r->newest > ru->minute ? r->newest : ru->minute;
 	/* Encoded before connecting: a minute that cannot be encoded needs no connection. */
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = encode_minute(r, ru, newest);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	r->encode_us = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
-		       (uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000);
+	r->encode_us = mono_us() - t0;
 	if (rc < 0) {
 		periods_settle(r, ru->n_feeds, NULL);
 		goto out;
@@ -1635,6 +1643,7 @@ drop:
 	drop_connection(r);
 out:
 	sigpipe_restore(&guard);
+	r->write_us = mono_us() - t0;
 	return rc;
 }
 
@@ -1651,9 +1660,11 @@ ds_redis_periods_whole(const struct ds_redis *r)
 }
 
 uint64_t
-ds_redis_encode_us(const struct ds_redis *r)
+ds_redis_write_us(const struct ds_redis *r, uint64_t *encode_us)
 {
-	return r != NULL ? r->encode_us : 0;
+	if (encode_us != NULL)
+		*encode_us = r != NULL ? r->encode_us : 0;
+	return r != NULL ? r->write_us : 0;
 }
 
 const char *

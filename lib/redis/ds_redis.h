@@ -117,11 +117,12 @@ uint64_t ds_redis_rollup_skipped(const struct ds_redis *r);
 uint64_t ds_redis_periods_whole(const struct ds_redis *r);
 
 /**
- * How long the last ds_redis_write() spent building its transaction, in
- * microseconds: the client's share of the write (the rest is sending it, the
- * server's work and the replies). 0 for NULL or before the first write.
+ * How long the last ds_redis_write() took, in microseconds; *encode_us (when
+ * not NULL) gets the part of it spent building the transaction, the client's
+ * share (the rest is sending it, the server's work and the replies). 0 for
+ * NULL or before the first write.
  */
-uint64_t ds_redis_encode_us(const struct ds_redis *r);
+uint64_t ds_redis_write_us(const struct ds_redis *r, uint64_t *encode_us);
 
 /** Last error as text ("" when none). */
 const char *ds_redis_errstr(const struct ds_redis *r);

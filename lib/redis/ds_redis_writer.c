@@ -282,8 +282,7 @@ writer_main(void *arg)
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		struct ds_rollup *ru;
-		struct timespec t0, t1;
-		uint64_t us;
+		uint64_t us, encode_us;
 		bool dropped, from_spool;
 		int rc;
 
@@ -306,17 +305,14 @@ writer_main(void *arg)
 		pthread_mutex_unlock(&w->lock);
 
 		/* The rollup stays in the ring or spool (and owned by it) while it is written. */
-		clock_gettime(CLOCK_MONOTONIC, &t0);
 		rc = ds_redis_write(w->redis, ru);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		us = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
-		     (uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000);
+		us = ds_redis_write_us(w->redis, &encode_us);
 		if (rc == 0 && rte_log_can_log(ds_redis_logtype, RTE_LOG_DEBUG)) {
 			char iso[32];
 
 			ds_minute_iso(ru->minute, iso, sizeof(iso));
 			WLOG(DEBUG, "minute %s written in %.1f ms (encode %.1f ms)%s", iso,
-			     (double)us / 1000.0, (double)ds_redis_encode_us(w->redis) / 1000.0,
+			     (double)us / 1000.0, (double)encode_us / 1000.0,
 			     from_spool ? " (from the spool)" : "");
 		}
 
