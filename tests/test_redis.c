@@ -1938,11 +1938,16 @@ step_rollup(int64_t minute, int variant)
 	return r;
 }
 
+static void join_into(struct ds_rollup *r, const struct ds_rollup *part);
+
 /*
  * Periods sent whole (ds_redis.c): a connection sends the hour's and the
  * day's zsets whole only while they hold what it last wrote there. Another
- * writer, a restart, a rewrite, a backfill of an older hour: those periods
- * are summed by ZUNIONSTORE again, and the sums stay exact throughout.
+ * writer, a restart, a rewrite, a join: the script refuses them and sums by
+ * ZUNIONSTORE; the connection reads a period's sums back before its next
+ * minute of it (at most PERIOD_READS_MAX times a period), as it does for
+ * its first period. A backfill of an older hour is summed. The sums stay
+ * exact throughout.
  */
 static int
 case_periods_whole(void)
@@ -1954,38 +1959,78 @@ case_periods_whole(void)
 		int variant;
 		char writer;            /* 'a', 'b' another connection, 'r' a restart of a,
 					   'o' the same after an older writer (no rev),
-					   'f' the same whose first attempt finds no server */
+					   'f' the same whose first attempt finds no server,
+					   'p' a, stopping inside the minute (partial),
+					   'j' a restart inside it: a join,
+					   'A' a, then reading back ahead */
 		uint64_t whole;         /* periods taken whole by that connection so far */
+		uint64_t read;          /* periods it read back so far */
 	} steps[] = {
-		{ MINUTE0, 0, 'a', 2 },             /* new hour and day: both whole */
-		{ MINUTE0 + 1, 1, 'a', 4 },         /* both whole again */
-		{ MINUTE0 + 2, 2, 'b', 0 },         /* another writer: not new to it */
-		{ MINUTE0 + 3, 1, 'a', 4 },         /* b changed both: a's sums are stale */
-		{ MINUTE0 + 4, 0, 'a', 4 },         /* dropped until the next period */
-		{ MINUTE0 + 1, 2, 'a', 4 },         /* a rewrite */
-		{ MINUTE0 + 60, 0, 'a', 5 },        /* a new hour: whole; the day not */
-		{ MINUTE0 + 61, 2, 'a', 6 },
-		{ MINUTE0 - 14, 1, 'a', 6 },        /* an older hour: summed */
-		{ MINUTE0 + 62, 1, 'a', 7 },        /* the current hour still whole */
-		{ MINUTE0 + 63, 0, 'r', 0 },        /* a restart: the periods exist */
-		{ MINUTE0 + 180, 1, 'a', 1 },       /* 23:13, a new hour: whole */
+		{ MINUTE0, 0, 'a', 4, 4 },          /* its first hour and day: read (none) */
+		{ MINUTE0 + 1, 1, 'a', 8, 4 },      /* both whole again */
+		{ MINUTE0 + 2, 2, 'b', 4, 4 },      /* another writer reads both */
+		{ MINUTE0 + 3, 1, 'a', 8, 4 },      /* b changed both: a's sums are stale */
+		{ MINUTE0 + 4, 0, 'a', 12, 8 },      /* so a reads them back */
+		{ MINUTE0 + 1, 2, 'a', 12, 8 },      /* a rewrite: refused */
+		{ MINUTE0 + 60, 0, 'a', 16, 10 },     /* a new hour, new; the day read back */
+		{ MINUTE0 + 61, 2, 'a', 20, 10 },
+		{ MINUTE0 - 14, 1, 'a', 22, 10 },    /* an older hour: summed; the day whole */
+		{ MINUTE0 + 62, 1, 'a', 26, 10 },    /* the current hour still whole */
+		{ MINUTE0 + 63, 0, 'r', 4, 4 },     /* a restart: both read back */
+		{ MINUTE0 + 180, 1, 'a', 8, 4 },    /* 23:13, a new hour: whole */
 		/*
-		 * Its hash as a writer without rev leaves it, and a minute whose
-		 * only dimension (ICMP, variant 3) the hour does not have: the
-		 * hour exists, so it is not new; nor is it the next minute's.
+		 * Its hash as a writer without rev leaves it: no rev to check,
+		 * so not read; its next minute reads the rev this one left.
 		 */
-		{ MINUTE0 + 181, 3, 'o', 0 },
-		{ MINUTE0 + 182, 0, 'a', 0 },
+		{ MINUTE0 + 181, 3, 'o', 3, 3 },
+		{ MINUTE0 + 182, 0, 'a', 7, 4 },
 		/*
-		 * 01:13 the next day, a new hour and day: the failed attempt drops
-		 * the sums it had added the minute to; summed, counted once.
+		 * 01:13 the next day, a new hour and day: the failed attempt
+		 * reads nothing and drops the sums it had added the minute to;
+		 * the retry reads them (none). Counted once.
 		 */
-		{ MINUTE0 + 300, 2, 'f', 0 },
-		{ MINUTE0 + 301, 0, 'a', 0 },
+		{ MINUTE0 + 300, 2, 'f', 4, 4 },
+		{ MINUTE0 + 301, 0, 'a', 8, 4 },
+		/*
+		 * A stop inside 01:15 ('p', partial) and a restart in it: the
+		 * join is not sent whole (the carry is not in the sums) nor read
+		 * for; the next minute reads.
+		 */
+		{ MINUTE0 + 302, 1, 'p', 12, 4 },
+		{ MINUTE0 + 302, 2, 'j', 0, 0 },
+		{ MINUTE0 + 303, 0, 'a', 4, 4 },
+		/*
+		 * Two writers taking turns in one hour: each reads the periods
+		 * back after the other's minute, three times; then they are
+		 * summed until the next period.
+		 */
+		{ MINUTE0 + 304, 0, 'b', 4, 4 },
+		{ MINUTE0 + 305, 1, 'a', 4, 4 },
+		{ MINUTE0 + 306, 2, 'b', 8, 8 },
+		{ MINUTE0 + 307, 0, 'a', 8, 8 },
+		{ MINUTE0 + 308, 1, 'b', 8, 8 },
+		{ MINUTE0 + 309, 2, 'a', 8, 8 },
+		{ MINUTE0 + 310, 0, 'b', 12, 12 },
+		{ MINUTE0 + 311, 1, 'a', 12, 12 },
+		{ MINUTE0 + 312, 2, 'b', 12, 12 },
+		{ MINUTE0 + 313, 0, 'a', 12, 12 },
+		{ MINUTE0 + 314, 1, 'b', 16, 16 },
+		{ MINUTE0 + 315, 2, 'a', 12, 12 },
+		{ MINUTE0 + 316, 0, 'b', 16, 16 },
+		{ MINUTE0 + 317, 1, 'a', 12, 12 },
+		/*
+		 * 02:13, b first in the hour; a, refused, reads the hours back
+		 * ahead of its next minute, as an idle writer does ('A'); the
+		 * days were read back three times already.
+		 */
+		{ MINUTE0 + 360, 2, 'b', 18, 16 },
+		{ MINUTE0 + 361, 0, 'A', 12, 14 },
+		{ MINUTE0 + 362, 1, 'a', 14, 14 },
 	};
 	enum { N = sizeof(steps) / sizeof(steps[0]) };
 	struct ds_redis *a = NULL, *b = NULL;
-	int last[N];
+	int last[N], part[N];
+	bool partial[N];
 	int64_t mins[N];
 	int n_min = 0;
 	redisContext *c = client();
@@ -2007,9 +2052,14 @@ case_periods_whole(void)
 
 		if (steps[i].writer == 'o')
 			freeReplyObject(q(c, "HDEL ds:tokyo-1:darknet:h:2018032923 rev"));
-		if (steps[i].writer == 'r' || steps[i].writer == 'o' || steps[i].writer == 'f') {
+		if (strchr("rofj", steps[i].writer) != NULL) {
 			ds_redis_free(a);
 			a = w = ds_redis_create(&o);
+		}
+		ru->partial = steps[i].writer == 'p' || steps[i].writer == 'j';
+		if (steps[i].writer == 'j') {
+			ru->join = true;
+			ru->writer = 0x10;
 		}
 		if (steps[i].writer == 'f') {
 			char away[sizeof(sock_path) + 8];
@@ -2025,19 +2075,38 @@ case_periods_whole(void)
 		}
 		rc = ds_redis_write(w, ru);
 		CHECK(rc == 0, "step %d: write: %d (%s)", i, rc, ds_redis_errstr(w));
+		if (steps[i].writer == 'A') {
+			CHECK(ds_redis_reads_pending(w), "step %d: no reads pending", i);
+			rc = ds_redis_read_ahead(w);
+			CHECK(rc == 0, "step %d: read ahead: %d (%s)", i, rc, ds_redis_errstr(w));
+			CHECK(!ds_redis_reads_pending(w), "step %d: reads still pending", i);
+		}
 		CHECK(ds_redis_periods_whole(w) == steps[i].whole,
 		      "step %d: %" PRIu64 " periods taken whole, expected %" PRIu64, i,
 		      ds_redis_periods_whole(w), steps[i].whole);
+		CHECK(ds_redis_periods_read(w) == steps[i].read,
+		      "step %d: %" PRIu64 " periods read back, expected %" PRIu64, i,
+		      ds_redis_periods_read(w), steps[i].read);
 		ds_rollup_free(ru);
 		/* The last version of every minute written so far, summed by the model. */
 		for (k = 0; k < n_min && mins[k] != steps[i].minute; k++)
 			;
 		if (k == n_min)
 			mins[n_min++] = steps[i].minute;
+		/* A join adds to the partial minute it finds; any other write replaces it. */
+		part[k] = steps[i].writer == 'j' && partial[k] ? last[k] : -1;
+		partial[k] = steps[i].writer == 'p' || steps[i].writer == 'j';
 		last[k] = steps[i].variant;
 		for (int j = 0; j < n_min; j++) {
 			struct ds_rollup *mr = step_rollup(mins[j], last[j]);
 
+			mr->partial = partial[j];
+			if (part[j] >= 0) {
+				struct ds_rollup *pr = step_rollup(mins[j], part[j]);
+
+				join_into(mr, pr);
+				ds_rollup_free(pr);
+			}
 			model_minute(&m, PREFIX, mr, 0);
 			ds_rollup_free(mr);
 		}
@@ -2045,8 +2114,8 @@ case_periods_whole(void)
 		check_sums(c, &m, what);
 		model_free(&m);
 	}
-	printf("  periods taken whole: %" PRIu64 " by the first connection\n",
-	       a != NULL ? ds_redis_periods_whole(a) : 0);
+	printf("  periods taken whole: %" PRIu64 ", read back: %" PRIu64 " by the last connection\n",
+	       a != NULL ? ds_redis_periods_whole(a) : 0, a != NULL ? ds_redis_periods_read(a) : 0);
 	ds_redis_free(a);
 	ds_redis_free(b);
 	redisFree(c);

@@ -24,6 +24,8 @@
  *
  *   ds_redis_write(rollup)
  *     |- connect, AUTH, SELECT, SCRIPT LOAD  (once per connection: sha)
+ *     |- periods_read(): the sums of a period this connection does not
+ *     |    know, read back (connecting first; "Periods sent whole")
  *     |- encode_minute(): the transaction, built before connecting
  *     |    head  MULTI, UNLINK of the staged keys, RESTORE P:S:F:M:staged:DIM ...
  *     |    json  the script's argument: names, totals, counters, TTLs
@@ -117,8 +119,15 @@ struct json_buf {
  * there: its hash's `rev` (bumped by every write of the period) is the one
  * this connection left, or, for rev 0, the period does not exist yet. Any
  * other case (a restart, a rewritten minute, another writer, a failed
- * write) takes ZUNIONSTORE as before, and the sums are dropped until the
- * next period begins.
+ * write) takes ZUNIONSTORE as before, and the sums are dropped.
+ *
+ * Sums this connection does not have (its first minute of a period, or
+ * after the script refused them) are read back from Redis before the next
+ * minute of the period that is not a join: the period's rev and every DIM
+ * zset in one MULTI/EXEC, so that they are the period's as of that rev
+ * (period_read()). At most PERIOD_READS_MAX reads a period and connection:
+ * a period that another writer keeps changing is summed by ZUNIONSTORE
+ * until the next one, rather than read back every minute.
  */
 #define PERIOD_HOUR 0
 #define PERIOD_DAY 1
@@ -130,12 +139,16 @@ struct json_buf {
  * dimension, feed and period.
  */
 #define PERIOD_MAX_VALUES (1u << 17)
+#define PERIOD_READS_MAX 3
 
 struct period_sums {
 	char tag[16];               /* H or D of the sums; "" none */
 	uint64_t rev;               /* the period's `rev` after this connection's last write */
 	bool valid;                 /* the sums are the period's, as of rev */
 	bool claimed;               /* this minute's transaction sends them */
+	bool want_read;             /* read them back before this minute */
+	bool ahead;                 /* read them back when the writer is idle */
+	uint8_t reads;              /* read back in this period */
 	struct ds_dump_sums dims[DS_DIM_MAX];
 };
 
@@ -167,8 +180,10 @@ struct ds_redis {
 	int64_t newest;             /* newest minute written, the index trimming reference */
 	uint64_t rollup_skipped;    /* minutes whose sums the script left alone */
 	uint64_t periods_whole;     /* periods the script took whole */
+	uint64_t periods_read;      /* periods whose sums were read back */
+	char *sensor;               /* of the last minute written (NULL: none), for reads ahead */
 	uint64_t write_us;          /* the last ds_redis_write() */
-	uint64_t encode_us;         /* its encode_minute() */
+	uint64_t encode_us;         /* its encode_minute() (not reading periods back) */
 
 	struct json_buf json;       /* the script's argument */
 	struct json_buf head;       /* MULTI and the staged RESTOREs, as RESP */
@@ -616,7 +631,8 @@ feed_sums_of(struct ds_redis *r, const char *name)
 /*
  * After the minute's transaction: a period the script took keeps its sums
  * (its rev is one more); any other claimed period, or all of them when the
- * write failed (whole NULL), is dropped until the next period begins.
+ * write failed (whole NULL), is dropped. A period without sums is to be read
+ * back ahead of its next minute (ds_redis_read_ahead()).
  */
 static void
 periods_settle(struct ds_redis *r, uint32_t n_feeds, const uint8_t *whole)
@@ -627,39 +643,48 @@ periods_settle(struct ds_redis *r, uint32_t n_feeds, const uint8_t *whole)
 		for (int t = 0; fs != NULL && t < 2; t++) {
 			struct period_sums *ps = &fs->per[t];
 
-			if (!ps->claimed)
-				continue;
-			if (whole != NULL && whole[2 * i + t]) {
+			if (ps->claimed && whole != NULL && whole[2 * i + t]) {
 				ps->rev++;
 				ps->claimed = false;
 				r->periods_whole++;
-			} else {
+			} else if (ps->claimed) {
 				period_drop(ps, false);
 			}
+			ps->ahead = !ps->valid && ps->tag[0] != '\0' &&
+				    ps->reads < PERIOD_READS_MAX;
 		}
 	}
 }
 
 /*
  * Before a minute of period tag: does its transaction send the period
- * whole? A newer period starts empty sums, expected to be a new period in
- * Redis too; an older one (a backfill) leaves the sums alone and is summed
- * by ZUNIONSTORE.
+ * whole? A period after one this connection wrote starts empty sums,
+ * expected to be a new period in Redis too; the connection's first period
+ * is read back first (want_read), and so is a period whose sums were
+ * dropped, unless the minute is a join (the script takes no sums with
+ * another process' part in it) or the period was read back often enough.
+ * An older period (a backfill) leaves the sums alone and is summed by
+ * ZUNIONSTORE.
  */
 static void
-period_begin(struct period_sums *ps, const char *tag)
+period_begin(struct period_sums *ps, const char *tag, bool join)
 {
 	int c = strcmp(tag, ps->tag);
 
 	ps->claimed = false;
+	ps->want_read = false;
 	if (c < 0)
 		return;
 	if (c > 0) {
+		bool first = ps->tag[0] == '\0';
+
 		period_drop(ps, false);
 		snprintf(ps->tag, sizeof(ps->tag), "%s", tag);
 		ps->rev = 0;
-		ps->valid = true;
+		ps->reads = 0;
+		ps->valid = !first;
 	}
+	ps->want_read = !ps->valid && !join && ps->reads < PERIOD_READS_MAX;
 	ps->claimed = ps->valid;
 }
 
@@ -780,10 +805,6 @@ encode_feed(struct ds_redis *r, const struct ds_rollup *ru, const struct ds_roll
 	bool first = true;
 	int rc = 0;
 
-	if (fs != NULL) {
-		period_begin(&fs->per[PERIOD_HOUR], p->hour);
-		period_begin(&fs->per[PERIOD_DAY], p->day);
-	}
 	json_char(b, '{');
 	json_key(b, "name", true);
 	json_cstr(b, f->name);
@@ -808,12 +829,10 @@ encode_feed(struct ds_redis *r, const struct ds_rollup *ru, const struct ds_roll
 	JSON_LIT(b, "]");
 	/*
 	 * The periods sent whole, each with the rev it must still have. A
-	 * minute without values sends nothing: its periods are summed, and
-	 * their sums dropped until the next period.
+	 * minute without values stages nothing; the script still checks the
+	 * rev, and a period it takes keeps its zsets and the sums.
 	 */
 	for (int t = 0; fs != NULL && t < 2; t++) {
-		if (fs->per[t].claimed && first)
-			period_drop(&fs->per[t], false);
 		if (!fs->per[t].claimed)
 			continue;
 		json_key(b, t == PERIOD_HOUR ? "whole_hour" : "whole_day", false);
@@ -1031,19 +1050,20 @@ index_ttl(const struct ds_redis *r)
 
 /*
  * The minute's transaction: the head (MULTI, UNLINK of the staged keys, the
- * staged ZADDs), the script's argument, and the tail (the HyperLogLogs'
- * commands, EXEC); send_transaction() sends them. ds_minute.lua reads the
+ * staged RESTOREs), the script's argument, and the tail (the HyperLogLogs'
+ * commands, EXEC); send_transaction() sends them. p is the minute's periods
+ * and their sums, from periods_prepare(). ds_minute.lua reads the
  * argument. The index cut-offs are relative to the newest minute written
  * (see ds_redis_write()); an hour or a day stays in its index as long as its
  * last minute would stay in the minutes index under the same retention.
  */
 static int
-encode_minute(struct ds_redis *r, const struct ds_rollup *ru, int64_t newest)
+encode_minute(struct ds_redis *r, const struct ds_rollup *ru, const struct periods *p,
+	      int64_t newest)
 {
 	struct json_buf *b = &r->json;
 	int64_t newest_t = newest * 60;
-	struct periods p;
-	int rc;
+	int rc = 0;
 
 	b->len = 0;
 	b->oom = false;
@@ -1054,31 +1074,26 @@ encode_minute(struct ds_redis *r, const struct ds_rollup *ru, int64_t newest)
 	r->labels.oom = false;
 	r->head_cmds = 0;
 	r->tail_cmds = 0;
-	rc = periods_of(r, ru->minute, &p);
-	if (rc < 0) {
-		set_err(r, "%s: minute %" PRId64 " has no calendar day", r->endpoint, ru->minute);
-		return rc;
-	}
 	JSON_LIT(&r->head, "*1\r\n$5\r\nMULTI\r\n");
 	r->head_cmds++;
-	queue_unlink_staged(r, ru, p.minute);
+	queue_unlink_staged(r, ru, p->minute);
 	json_char(b, '{');
 	json_key(b, "prefix", true);
 	json_cstr(b, r->prefix);
 	json_key(b, "sensor", false);
 	json_cstr(b, ru->sensor);
 	json_key(b, "minute", false);
-	json_cstr(b, p.minute);
+	json_cstr(b, p->minute);
 	json_key(b, "minute_t", false);
-	json_i64(b, p.minute_t);
+	json_i64(b, p->minute_t);
 	json_key(b, "hour", false);
-	json_cstr(b, p.hour);
+	json_cstr(b, p->hour);
 	json_key(b, "hour_t", false);
-	json_i64(b, p.hour_t);
+	json_i64(b, p->hour_t);
 	json_key(b, "day", false);
-	json_cstr(b, p.day);
+	json_cstr(b, p->day);
 	json_key(b, "day_t", false);
-	json_i64(b, p.day_t);
+	json_i64(b, p->day_t);
 	json_key(b, "timezone", false);
 	json_cstr(b, r->timezone != NULL ? r->timezone : "UTC");
 	json_key(b, "partial", false);
@@ -1125,32 +1140,12 @@ encode_minute(struct ds_redis *r, const struct ds_rollup *ru, int64_t newest)
 	}
 	json_char(b, ']');
 
-	if (ru->n_feeds > r->cap_feed_sums) {
-		struct feed_sums **v = realloc(r->feed_sums, ru->n_feeds * sizeof(*v));
-		uint8_t *w;
-
-		if (v != NULL)
-			r->feed_sums = v;
-		w = v != NULL ? realloc(r->whole, 2 * (size_t)ru->n_feeds) : NULL;
-		if (w == NULL) {
-			set_err(r, "%s: out of memory encoding minute %s", r->endpoint, p.minute);
-			return -ENOMEM;
-		}
-		r->whole = w;
-		r->cap_feed_sums = ru->n_feeds;
-	}
-	/* No sums for a feed (out of memory): its periods are summed by ZUNIONSTORE. */
-	for (uint32_t i = 0; i < ru->n_feeds; i++)
-		r->feed_sums[i] = feed_sums_of(r, ru->feeds[i].name);
-	for (uint32_t i = ru->n_feeds; i < r->cap_feed_sums; i++)
-		r->feed_sums[i] = NULL;
-
 	json_key(b, "feeds", false);
 	json_char(b, '[');
 	for (uint32_t i = 0; i < ru->n_feeds && rc == 0; i++) {
 		if (i > 0)
 			json_char(b, ',');
-		rc = encode_feed(r, ru, &ru->feeds[i], &p, r->feed_sums[i]);
+		rc = encode_feed(r, ru, &ru->feeds[i], p, r->feed_sums[i]);
 	}
 	json_char(b, ']');
 
@@ -1172,11 +1167,11 @@ encode_minute(struct ds_redis *r, const struct ds_rollup *ru, int64_t newest)
 
 	json_char(b, '}');
 	if (rc == 0)
-		rc = queue_srcsets(r, ru, &p);
+		rc = queue_srcsets(r, ru, p);
 	JSON_LIT(&r->tail, "*1\r\n$4\r\nEXEC\r\n");
 	r->tail_cmds++;
 	if (rc < 0 || b->oom || r->head.oom || r->tail.oom) {
-		set_err(r, "%s: out of memory encoding minute %s", r->endpoint, p.minute);
+		set_err(r, "%s: out of memory encoding minute %s", r->endpoint, p->minute);
 		return -ENOMEM;
 	}
 	return 0;
@@ -1417,6 +1412,45 @@ is_noscript(const redisReply *rep)
 }
 
 /*
+ * Read the n replies of a transaction sent whole (MULTI, its commands,
+ * EXEC). *queue_err gets the first command refused when queued (out of
+ * memory, an ACL rule) and *err_at its place, counting MULTI as 0; *exec
+ * the EXEC's reply. Both are the caller's to free. Only the socket failing
+ * is an error here.
+ */
+static int
+read_transaction(struct ds_redis *r, uint32_t n, const char *what, redisReply **queue_err,
+		 uint32_t *err_at, redisReply **exec)
+{
+	redisReply *rep = NULL;
+
+	*queue_err = NULL;
+	*exec = NULL;
+	for (uint32_t i = 0; i < n; i++) {
+		int saved;
+
+		errno = 0;
+		if (redisGetReply(r->ctx, (void **)&rep) != REDIS_OK || rep == NULL) {
+			saved = errno;
+			if (*queue_err != NULL)
+				freeReplyObject(*queue_err);
+			*queue_err = NULL;
+			return io_error(r, what, saved);
+		}
+		if (i + 1 == n)
+			break;
+		if (rep->type == REDIS_REPLY_ERROR && *queue_err == NULL) {
+			*queue_err = rep;
+			*err_at = i;
+		} else {
+			freeReplyObject(rep);
+		}
+	}
+	*exec = rep;
+	return 0;
+}
+
+/*
  * Send the minute's transaction and read its replies: MULTI's +OK, +QUEUED
  * for each command (an error instead makes EXEC refuse them all), and
  * EXEC's array of the commands' replies, the script's among them. The
@@ -1433,7 +1467,7 @@ send_transaction(struct ds_redis *r, bool eval, uint32_t n_feeds, uint8_t *whole
 	size_t len[] = { 7, SHA_HEX, 1, r->json.len };
 	/* Replies: MULTI, the head's commands, the script, the tail's, EXEC. */
 	uint32_t n = r->head_cmds + 1 + r->tail_cmds;
-	uint32_t script_at = r->head_cmds;
+	uint32_t script_at = r->head_cmds, err_at;
 	redisReply *rep = NULL, *queue_err = NULL;
 	int rc = 0;
 
@@ -1455,26 +1489,10 @@ send_transaction(struct ds_redis *r, bool eval, uint32_t n_feeds, uint8_t *whole
 		set_err(r, "%s: out of memory queueing the minute", r->endpoint);
 	if (rc < 0)
 		return rc;
-	for (uint32_t i = 0; i < n; i++) {
-		int saved;
-
-		errno = 0;
-		if (redisGetReply(r->ctx, (void **)&rep) != REDIS_OK || rep == NULL) {
-			saved = errno;
-			if (queue_err != NULL)
-				freeReplyObject(queue_err);
-			return io_error(r, "MULTI/EXEC", saved);
-		}
-		if (i + 1 == n)
-			break;
-		/* The first command refused when queued (out of memory, an ACL rule). */
-		if (rep->type == REDIS_REPLY_ERROR && queue_err == NULL) {
-			*noscript = i == script_at && is_noscript(rep);
-			queue_err = rep;
-		} else {
-			freeReplyObject(rep);
-		}
-	}
+	rc = read_transaction(r, n, "MULTI/EXEC", &queue_err, &err_at, &rep);
+	if (rc < 0)
+		return rc;
+	*noscript = queue_err != NULL && err_at == script_at && is_noscript(queue_err);
 	if (queue_err != NULL) {
 		if (!*noscript)
 			rc = reply_error(r, "MULTI/EXEC", queue_err);
@@ -1512,6 +1530,238 @@ send_transaction(struct ds_redis *r, bool eval, uint32_t n_feeds, uint8_t *whole
 		freeReplyObject(queue_err);
 	freeReplyObject(rep);
 	return rc;
+}
+
+/* A monotonic clock in microseconds, for the write's own timings. */
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* --- the periods' sums ---------------------------------------------------------------------- */
+
+/*
+ * The minute's periods and each feed's sums (period_begin()). Returns how
+ * many periods to read back before encoding, or -EINVAL (no calendar day)
+ * or -ENOMEM.
+ */
+static int
+periods_prepare(struct ds_redis *r, const struct ds_rollup *ru, struct periods *p)
+{
+	int rc = periods_of(r, ru->minute, p), n_read = 0;
+
+	if (rc < 0) {
+		set_err(r, "%s: minute %" PRId64 " has no calendar day", r->endpoint, ru->minute);
+		return rc;
+	}
+	if (ru->n_feeds > r->cap_feed_sums) {
+		struct feed_sums **v = realloc(r->feed_sums, ru->n_feeds * sizeof(*v));
+		uint8_t *w;
+
+		if (v != NULL)
+			r->feed_sums = v;
+		w = v != NULL ? realloc(r->whole, 2 * (size_t)ru->n_feeds) : NULL;
+		if (w == NULL) {
+			set_err(r, "%s: out of memory encoding minute %s", r->endpoint, p->minute);
+			return -ENOMEM;
+		}
+		r->whole = w;
+		r->cap_feed_sums = ru->n_feeds;
+	}
+	/* No sums for a feed (out of memory): its periods are summed by ZUNIONSTORE. */
+	for (uint32_t i = 0; i < r->cap_feed_sums; i++) {
+		struct feed_sums *fs = i < ru->n_feeds ? feed_sums_of(r, ru->feeds[i].name) : NULL;
+
+		r->feed_sums[i] = fs;
+		if (fs == NULL)
+			continue;
+		period_begin(&fs->per[PERIOD_HOUR], p->hour, ru->join);
+		period_begin(&fs->per[PERIOD_DAY], p->day, ru->join);
+		n_read += fs->per[PERIOD_HOUR].want_read + fs->per[PERIOD_DAY].want_read;
+	}
+	return n_read;
+}
+
+/* A zset score that is a count: digits only, exact as a double (below 2^53). */
+static bool
+parse_count(const redisReply *e, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	if (e->type != REDIS_REPLY_STRING || e->len == 0 || e->len > 16)
+		return false;
+	for (size_t i = 0; i < e->len; i++) {
+		if (e->str[i] < '0' || e->str[i] > '9')
+			return false;
+		x = x * 10 + (uint64_t)(e->str[i] - '0');
+	}
+	*v = x;
+	return x < (1ull << 53);
+}
+
+/*
+ * Take the replies of period_read()'s EXEC (EXISTS, HGET rev, then one
+ * ZRANGE per dimension) as the period's sums. False when they cannot be
+ * taken: a period without rev (or rev without the period), a score that is
+ * not a count, more than PERIOD_MAX_VALUES values, no memory.
+ */
+static bool
+period_take(struct period_sums *ps, const redisReply *rep)
+{
+	const redisReply *ex = rep->element[0], *rv = rep->element[1];
+	uint64_t rev = 0;
+	bool empty = true;
+
+	if (ex->type != REDIS_REPLY_INTEGER)
+		return false;
+	if (rv->type == REDIS_REPLY_STRING) {
+		if (!parse_count(rv, &rev) || rev == 0)
+			return false;
+	} else if (rv->type != REDIS_REPLY_NIL || ex->integer != 0) {
+		return false;
+	}
+	for (int d = 0; d < DS_DIM_MAX; d++) {
+		const redisReply *z = rep->element[2 + d];
+		struct ds_dump_sums *sums = &ps->dims[d];
+		size_t len = 0;
+
+		ds_dump_sums_clear(sums);
+		if (z->type != REDIS_REPLY_ARRAY || z->elements % 2 != 0 ||
+		    z->elements / 2 > PERIOD_MAX_VALUES)
+			return false;
+		if (z->elements == 0)
+			continue;
+		empty = false;
+		for (size_t k = 0; k < z->elements; k += 2)
+			len += z->element[k]->len;
+		if (ds_dump_sums_reserve(sums, (uint32_t)(z->elements / 2), len) < 0)
+			return false;
+		for (size_t k = 0; k < z->elements; k += 2) {
+			uint64_t v;
+
+			if (z->element[k]->type != REDIS_REPLY_STRING ||
+			    !parse_count(z->element[k + 1], &v) ||
+			    ds_dump_sums_add(sums, z->element[k]->str, z->element[k]->len, v) < 0)
+				return false;
+		}
+	}
+	/* No rev: the period must not exist at all, as the script checks for rev 0. */
+	if (rv->type == REDIS_REPLY_NIL && !empty)
+		return false;
+	ps->rev = rev;
+	return true;
+}
+
+/*
+ * Read a period's sums back: its rev and every DIM zset, in one
+ * MULTI/EXEC, so that they are the period's as of that rev. 0 when read
+ * (the period is valid, or stays dropped when what Redis holds cannot be
+ * taken); below 0 when the connection or a command failed, and the write
+ * fails with it.
+ */
+static int
+period_read(struct ds_redis *r, const char *sensor, const char *feed, int t,
+	    struct period_sums *ps)
+{
+	enum { N_CMD = 2 + DS_DIM_MAX };
+	const char *kind = t == PERIOD_HOUR ? "h" : "d";
+	size_t kl = strlen(r->prefix) + strlen(sensor) + strlen(feed) + sizeof(ps->tag) + 40;
+	char *keys = malloc(kl * (DS_DIM_MAX + 1)), max[16];
+	redisReply *rep = NULL, *queue_err = NULL;
+	uint64_t t0 = mono_us();
+	uint32_t err_at;
+	int rc = 0;
+
+	if (keys == NULL) {
+		set_err(r, "%s: out of memory reading a period back", r->endpoint);
+		return -ENOMEM;
+	}
+	snprintf(max, sizeof(max), "%u", PERIOD_MAX_VALUES);
+	snprintf(keys, kl, "%s:%s:%s:%s:%s", r->prefix, sensor, feed, kind, ps->tag);
+	for (int d = 0; d < DS_DIM_MAX; d++)
+		snprintf(keys + kl * (d + 1), kl, "%s:%s", keys, ds_dim_name((enum ds_dim)d));
+	ps->reads++;
+	if (redisAppendCommand(r->ctx, "MULTI") != REDIS_OK ||
+	    redisAppendCommand(r->ctx, "EXISTS %s", keys) != REDIS_OK ||
+	    redisAppendCommand(r->ctx, "HGET %s rev", keys) != REDIS_OK)
+		rc = -ENOMEM;
+	for (int d = 0; d < DS_DIM_MAX && rc == 0; d++)
+		if (redisAppendCommand(r->ctx, "ZRANGE %s 0 %s WITHSCORES", keys + kl * (d + 1),
+				       max) != REDIS_OK)
+			rc = -ENOMEM;
+	if (rc == 0 && redisAppendCommand(r->ctx, "EXEC") != REDIS_OK)
+		rc = -ENOMEM;
+	free(keys);
+	if (rc < 0) {
+		set_err(r, "%s: out of memory reading a period back", r->endpoint);
+		return rc;
+	}
+	/* MULTI, the commands, EXEC: the first refused when queued is the error. */
+	rc = read_transaction(r, N_CMD + 2, "MULTI/EXEC (a period's sums)", &queue_err, &err_at,
+			      &rep);
+	if (rc < 0)
+		return rc;
+	if (queue_err != NULL) {
+		rc = reply_error(r, "MULTI/EXEC (a period's sums)", queue_err);
+		freeReplyObject(queue_err);
+	} else if (rep->type == REDIS_REPLY_ERROR) {
+		rc = reply_error(r, "EXEC (a period's sums)", rep);
+	} else if (rep->type != REDIS_REPLY_ARRAY || rep->elements != N_CMD) {
+		set_err(r, "%s: EXEC (a period's sums): unexpected reply", r->endpoint);
+		rc = -EIO;
+	} else {
+		for (size_t k = 0; k < rep->elements && rc == 0; k++)
+			if (rep->element[k]->type == REDIS_REPLY_ERROR)
+				rc = reply_error(r, "EXEC (a period's sums)", rep->element[k]);
+	}
+	if (rc == 0 && period_take(ps, rep)) {
+		ps->valid = true;
+		r->periods_read++;
+		/* A period that does not exist yet is the usual start: not worth a line. */
+		rte_log(ps->rev > 0 ? RTE_LOG_INFO : RTE_LOG_DEBUG, ds_redis_logtype,
+			"darkscope.redis: read the sums of %s %s of feed %s back (rev %" PRIu64
+			") in %.1f ms: its minutes go whole again\n", t == PERIOD_HOUR ? "hour" : "day",
+			ps->tag, feed, ps->rev, (double)(mono_us() - t0) / 1000.0);
+	} else {
+		period_drop(ps, false);
+	}
+	freeReplyObject(rep);
+	return rc;
+}
+
+/* Read back the periods that period_begin() asked for; connects if need be. */
+static int
+periods_read(struct ds_redis *r, const struct ds_rollup *ru)
+{
+	int rc = r->ctx == NULL ? redis_connect(r) : 0;
+
+	for (uint32_t i = 0; i < ru->n_feeds && rc == 0; i++) {
+		struct feed_sums *fs = r->feed_sums[i];
+
+		for (int t = 0; fs != NULL && t < 2 && rc == 0; t++) {
+			struct period_sums *ps = &fs->per[t];
+
+			if (!ps->want_read)
+				continue;
+			rc = period_read(r, ru->sensor, ru->feeds[i].name, t, ps);
+			ps->want_read = false;
+			ps->claimed = ps->valid;
+		}
+	}
+	return rc;
+}
+
+bool
+ds_redis_reads_pending(const struct ds_redis *r)
+{
+	for (uint32_t i = 0; r != NULL && r->sensor != NULL && i < r->n_sums; i++)
+		if (r->sums[i]->per[PERIOD_HOUR].ahead || r->sums[i]->per[PERIOD_DAY].ahead)
+			return true;
+	return false;
 }
 
 /*
@@ -1580,22 +1830,24 @@ ds_redis_connect(struct ds_redis *r)
 	return rc;
 }
 
-static uint64_t
-mono_us(void)
+/* The sensor whose periods ds_redis_read_ahead() reads (NULL when out of memory: none). */
+static void
+sensor_remember(struct ds_redis *r, const char *sensor)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	if (r->sensor != NULL && strcmp(r->sensor, sensor) == 0)
+		return;
+	free(r->sensor);
+	r->sensor = strdup(sensor);
 }
 
 int
 ds_redis_write(struct ds_redis *r, const struct ds_rollup *ru)
 {
 	struct sigpipe_guard guard;
-	uint64_t t0;
+	struct periods p;
+	uint64_t t0, read_us = 0;
 	int64_t newest, skipped = 0;
-	bool noscript = false;
+	bool noscript = false, read_failed = false;
 	int rc;
 
 	if (r == NULL || ru == NULL || ru->sensor == NULL)
@@ -1608,11 +1860,24 @@ ds_redis_write(struct ds_redis *r, const struct ds_rollup *ru)
 	 * of an older minute must not drop newer entries from the index.
 	 */
 	newest = r->have_newest && r->newest > ru->minute ? r->newest : ru->minute;
-	/* Encoded before connecting: a minute that cannot be encoded needs no connection. */
-	rc = encode_minute(r, ru, newest);
-	r->encode_us = mono_us() - t0;
+	/*
+	 * Encoded before connecting (a minute that cannot be encoded needs no
+	 * connection), unless periods' sums are to be read back first.
+	 */
+	rc = periods_prepare(r, ru, &p);
+	if (rc > 0) {
+		read_us = mono_us();
+		rc = periods_read(r, ru);
+		read_us = mono_us() - read_us;
+		read_failed = rc < 0;
+	}
+	if (rc == 0)
+		rc = encode_minute(r, ru, &p, newest);
+	r->encode_us = mono_us() - t0 - read_us;
 	if (rc < 0) {
 		periods_settle(r, ru->n_feeds, NULL);
+		if (read_failed)
+			goto drop;
 		goto out;
 	}
 	if (r->ctx == NULL)
@@ -1631,6 +1896,7 @@ ds_redis_write(struct ds_redis *r, const struct ds_rollup *ru)
 	}
 	/* Whatever failed, connecting included: the sums hold this minute now. */
 	periods_settle(r, ru->n_feeds, rc == 0 ? r->whole : NULL);
+	sensor_remember(r, ru->sensor);
 	if (rc < 0)
 		goto drop;
 	/* Only a minute that was written moves the trimming reference. */
@@ -1651,6 +1917,41 @@ uint64_t
 ds_redis_rollup_skipped(const struct ds_redis *r)
 {
 	return r != NULL ? r->rollup_skipped : 0;
+}
+
+int
+ds_redis_read_ahead(struct ds_redis *r)
+{
+	struct sigpipe_guard guard;
+	int rc = 0;
+
+	if (!ds_redis_reads_pending(r))
+		return 0;
+	sigpipe_block(&guard);
+	r->errstr[0] = '\0';
+	if (r->ctx == NULL)
+		rc = redis_connect(r);
+	for (uint32_t i = 0; i < r->n_sums; i++) {
+		for (int t = 0; t < 2; t++) {
+			struct period_sums *ps = &r->sums[i]->per[t];
+
+			if (!ps->ahead)
+				continue;
+			ps->ahead = false;
+			if (rc == 0)
+				rc = period_read(r, r->sensor, r->sums[i]->name, t, ps);
+		}
+	}
+	if (rc < 0)
+		drop_connection(r);
+	sigpipe_restore(&guard);
+	return rc;
+}
+
+uint64_t
+ds_redis_periods_read(const struct ds_redis *r)
+{
+	return r != NULL ? r->periods_read : 0;
 }
 
 uint64_t
@@ -1770,6 +2071,7 @@ ds_redis_free(struct ds_redis *r)
 	}
 	free(r->username);
 	free(r->prefix);
+	free(r->sensor);
 	free(r->timezone);
 	free(r->host);
 	free(r->unix_socket);

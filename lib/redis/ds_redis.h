@@ -79,7 +79,9 @@ struct ds_redis *ds_redis_create(const struct ds_redis_opts *opts);
 
 /**
  * Write one minute: connect (and AUTH, SELECT, SCRIPT LOAD) if not
- * connected, then send its transaction once (the script by EVALSHA; the
+ * connected, read back the sums of its hour and day when the sink does not
+ * have them (docs/SCHEMA.md, "Hours and days"; ds_redis_read_ahead() does
+ * it between minutes), then send its transaction once (the script by EVALSHA; the
  * transaction again with EVAL when the server lost the script, e.g. after
  * SCRIPT FLUSH). On any failure the connection is
  * dropped so the next call reconnects.
@@ -115,6 +117,32 @@ uint64_t ds_redis_rollup_skipped(const struct ds_redis *r);
  * (docs/SCHEMA.md, "Hours and days"). 0 for NULL.
  */
 uint64_t ds_redis_periods_whole(const struct ds_redis *r);
+
+/**
+ * Periods whose sums this sink read back from Redis since it was created
+ * (its first minute of a period, or after the script refused its sums), so
+ * that their next minutes go whole again (docs/SCHEMA.md, "Hours and
+ * days"). 0 for NULL.
+ */
+uint64_t ds_redis_periods_read(const struct ds_redis *r);
+
+/**
+ * Whether the last minute written left a period (a feed's hour or day)
+ * whose sums this sink does not have: the script refused them, or it never
+ * had them (its first minute of the period was a join). false for NULL.
+ */
+bool ds_redis_reads_pending(const struct ds_redis *r);
+
+/**
+ * Read back the sums of those periods now (docs/SCHEMA.md, "Hours and
+ * days"), so that the next minute of each goes whole without reading them
+ * first. For a writer between minutes: it costs a few round trips and, for a
+ * period of every port, some tens of ms. Each pending period is tried once;
+ * one that is not read now is read before its next minute, as before.
+ * @return 0, or the errors of ds_redis_write() (the connection is then
+ *         dropped, and the next write reconnects).
+ */
+int ds_redis_read_ahead(struct ds_redis *r);
 
 /**
  * How long the last ds_redis_write() took, in microseconds; *encode_us (when

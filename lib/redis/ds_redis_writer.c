@@ -286,10 +286,23 @@ writer_main(void *arg)
 		bool dropped, from_spool;
 		int rc;
 
-		/* Idle until a minute arrives; a stop request wins over queued minutes. */
+		/*
+		 * Idle until a minute arrives; a stop request wins over queued
+		 * minutes. Periods whose sums the last write left unknown are
+		 * read back first, so that the next minute does not wait for it.
+		 */
 		while (!w->stopping && w->count == 0 && spool_files(w) == 0 &&
-		       w->spool_ru == NULL)
+		       w->spool_ru == NULL) {
+			if (ds_redis_reads_pending(w->redis)) {
+				pthread_mutex_unlock(&w->lock);
+				if (ds_redis_read_ahead(w->redis) < 0)
+					WLOG(INFO, "reading a period's sums back: %s (its next "
+					     "minute tries again)", ds_redis_errstr(w->redis));
+				pthread_mutex_lock(&w->lock);
+				continue;
+			}
 			pthread_cond_wait(&w->work, &w->lock);
+		}
 		if (w->stopping)
 			break;
 		ru = next_minute(w, &from_spool);
