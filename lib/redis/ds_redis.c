@@ -191,6 +191,7 @@ struct ds_redis {
 	uint32_t head_cmds;         /* commands in head, MULTI included */
 	uint32_t tail_cmds;         /* commands in tail, EXEC included */
 	struct json_buf labels;     /* one dimension's labels, each rendered once */
+	struct json_buf reads;      /* a period's read back (period_read()), as RESP */
 	size_t *label_off;          /* where each label starts in `labels`, and the end */
 	size_t cap_label_off;
 	struct ds_dump_zset dump;   /* one dimension's zsets as RESTORE payloads */
@@ -1669,37 +1670,41 @@ period_read(struct ds_redis *r, const char *sensor, const char *feed, int t,
 {
 	enum { N_CMD = 2 + DS_DIM_MAX };
 	const char *kind = t == PERIOD_HOUR ? "h" : "d";
-	size_t kl = strlen(r->prefix) + strlen(sensor) + strlen(feed) + sizeof(ps->tag) + 40;
-	char *keys = malloc(kl * (DS_DIM_MAX + 1)), max[16];
+	struct json_buf *b = &r->reads;
 	redisReply *rep = NULL, *queue_err = NULL;
 	uint64_t t0 = mono_us();
 	uint32_t err_at;
-	int rc = 0;
+	int rc;
 
-	if (keys == NULL) {
+	b->len = 0;
+	b->oom = false;
+	JSON_LIT(b, "*1\r\n$5\r\nMULTI\r\n");
+	resp_array(b, 2);
+	JSON_LIT(b, "$6\r\nEXISTS\r\n");
+	KEY(b, r->prefix, sensor, feed, kind, ps->tag);
+	resp_array(b, 3);
+	JSON_LIT(b, "$4\r\nHGET\r\n");
+	KEY(b, r->prefix, sensor, feed, kind, ps->tag);
+	JSON_LIT(b, "$3\r\nrev\r\n");
+	for (int d = 0; d < DS_DIM_MAX; d++) {
+		resp_array(b, 5);
+		JSON_LIT(b, "$6\r\nZRANGE\r\n");
+		KEY(b, r->prefix, sensor, feed, kind, ps->tag, ds_dim_name((enum ds_dim)d));
+		JSON_LIT(b, "$1\r\n0\r\n");
+		resp_u64(b, PERIOD_MAX_VALUES);
+		JSON_LIT(b, "$10\r\nWITHSCORES\r\n");
+	}
+	JSON_LIT(b, "*1\r\n$4\r\nEXEC\r\n");
+	if (b->oom) {
 		set_err(r, "%s: out of memory reading a period back", r->endpoint);
 		return -ENOMEM;
 	}
-	snprintf(max, sizeof(max), "%u", PERIOD_MAX_VALUES);
-	snprintf(keys, kl, "%s:%s:%s:%s:%s", r->prefix, sensor, feed, kind, ps->tag);
-	for (int d = 0; d < DS_DIM_MAX; d++)
-		snprintf(keys + kl * (d + 1), kl, "%s:%s", keys, ds_dim_name((enum ds_dim)d));
 	ps->reads++;
-	if (redisAppendCommand(r->ctx, "MULTI") != REDIS_OK ||
-	    redisAppendCommand(r->ctx, "EXISTS %s", keys) != REDIS_OK ||
-	    redisAppendCommand(r->ctx, "HGET %s rev", keys) != REDIS_OK)
-		rc = -ENOMEM;
-	for (int d = 0; d < DS_DIM_MAX && rc == 0; d++)
-		if (redisAppendCommand(r->ctx, "ZRANGE %s 0 %s WITHSCORES", keys + kl * (d + 1),
-				       max) != REDIS_OK)
-			rc = -ENOMEM;
-	if (rc == 0 && redisAppendCommand(r->ctx, "EXEC") != REDIS_OK)
-		rc = -ENOMEM;
-	free(keys);
-	if (rc < 0) {
+	rc = send_bytes(r, b->p, b->len);
+	if (rc == -ENOMEM)
 		set_err(r, "%s: out of memory reading a period back", r->endpoint);
+	if (rc < 0)
 		return rc;
-	}
 	/* MULTI, the commands, EXEC: the first refused when queued is the error. */
 	rc = read_transaction(r, N_CMD + 2, "MULTI/EXEC (a period's sums)", &queue_err, &err_at,
 			      &rep);
@@ -1733,23 +1738,29 @@ period_read(struct ds_redis *r, const char *sensor, const char *feed, int t,
 	return rc;
 }
 
-/* Read back the periods that period_begin() asked for; connects if need be. */
+/*
+ * Read back the periods marked want_read (before a write: they are then
+ * claimed when read) or ahead (between writes), connecting if need be.
+ * Each marked period is tried once: its mark is cleared whether or not it
+ * was read, and the first failure ends the reads.
+ */
 static int
-periods_read(struct ds_redis *r, const struct ds_rollup *ru)
+periods_read(struct ds_redis *r, const char *sensor, bool ahead)
 {
 	int rc = r->ctx == NULL ? redis_connect(r) : 0;
 
-	for (uint32_t i = 0; i < ru->n_feeds && rc == 0; i++) {
-		struct feed_sums *fs = r->feed_sums[i];
+	for (uint32_t i = 0; i < r->n_sums; i++) {
+		for (int t = 0; t < 2; t++) {
+			struct period_sums *ps = &r->sums[i]->per[t];
+			bool *mark = ahead ? &ps->ahead : &ps->want_read;
 
-		for (int t = 0; fs != NULL && t < 2 && rc == 0; t++) {
-			struct period_sums *ps = &fs->per[t];
-
-			if (!ps->want_read)
+			if (!*mark)
 				continue;
-			rc = period_read(r, ru->sensor, ru->feeds[i].name, t, ps);
-			ps->want_read = false;
-			ps->claimed = ps->valid;
+			*mark = false;
+			if (rc == 0)
+				rc = period_read(r, sensor, r->sums[i]->name, t, ps);
+			if (!ahead)
+				ps->claimed = ps->valid;
 		}
 	}
 	return rc;
@@ -1867,7 +1878,7 @@ ds_redis_write(struct ds_redis *r, const struct ds_rollup *ru)
 	rc = periods_prepare(r, ru, &p);
 	if (rc > 0) {
 		read_us = mono_us();
-		rc = periods_read(r, ru);
+		rc = periods_read(r, ru->sensor, false);
 		read_us = mono_us() - read_us;
 		read_failed = rc < 0;
 	}
@@ -1923,25 +1934,13 @@ int
 ds_redis_read_ahead(struct ds_redis *r)
 {
 	struct sigpipe_guard guard;
-	int rc = 0;
+	int rc;
 
 	if (!ds_redis_reads_pending(r))
 		return 0;
 	sigpipe_block(&guard);
 	r->errstr[0] = '\0';
-	if (r->ctx == NULL)
-		rc = redis_connect(r);
-	for (uint32_t i = 0; i < r->n_sums; i++) {
-		for (int t = 0; t < 2; t++) {
-			struct period_sums *ps = &r->sums[i]->per[t];
-
-			if (!ps->ahead)
-				continue;
-			ps->ahead = false;
-			if (rc == 0)
-				rc = period_read(r, r->sensor, r->sums[i]->name, t, ps);
-		}
-	}
+	rc = periods_read(r, r->sensor, true);
 	if (rc < 0)
 		drop_connection(r);
 	sigpipe_restore(&guard);
@@ -2079,6 +2078,7 @@ ds_redis_free(struct ds_redis *r)
 	free(r->head.p);
 	free(r->tail.p);
 	free(r->labels.p);
+	free(r->reads.p);
 	free(r->label_off);
 	ds_dump_zset_free(&r->dump);
 	free(r->hll);
